@@ -1,0 +1,277 @@
+import { createHmac } from "node:crypto";
+import {
+  b64,
+  DEFAULT_ITERATIONS,
+  deriveCredentials,
+  MIN_ITERATIONS,
+  type ScramCredentials,
+  unb64,
+} from "./scram.ts";
+
+/** A user as stored in the users file: SCRAM keys, never the password. */
+export interface UserRecord {
+  salt: string;
+  iterations: number;
+  storedKey: string;
+  serverKey: string;
+  readOnly: boolean;
+  created: string;
+}
+
+/** The users file's JSON shape. */
+export interface UsersFileData {
+  version: 1;
+  /** Random key for the fake salts of unknown users (so they look like real ones). */
+  secret: string;
+  users: Record<string, UserRecord>;
+}
+
+/** A user as the server sees it at login. */
+export interface UserLogin {
+  name: string;
+  credentials: ScramCredentials;
+  readOnly: boolean;
+  /** False for the stand-in of an unknown user: its proof can never match. */
+  exists: boolean;
+}
+
+/** A users-file problem (bad JSON, bad name, unknown user for remove). */
+export class UsersError extends Error {
+  /** Creates a users-file error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsersError";
+  }
+}
+
+const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+/** Throws UsersError unless `name` is a valid user name. */
+export function validateUserName(name: string): void {
+  if (!USER_NAME.test(name)) {
+    throw new UsersError(
+      `Invalid user name "${name}": use 1-64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit`,
+    );
+  }
+}
+
+function isRecord(v: unknown): v is UserRecord {
+  if (typeof v !== "object" || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.salt === "string" && typeof r.storedKey === "string" &&
+    typeof r.serverKey === "string" && Number.isSafeInteger(r.iterations) &&
+    typeof r.readOnly === "boolean";
+}
+
+function parse(text: string, path: string): UsersFileData {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new UsersError(`Users file "${path}" is not valid JSON`, { cause: err });
+  }
+  const d = data as Partial<UsersFileData>;
+  if (
+    typeof d !== "object" || d === null || d.version !== 1 || typeof d.secret !== "string" ||
+    typeof d.users !== "object" || d.users === null
+  ) {
+    throw new UsersError(`Users file "${path}" has an unknown format`);
+  }
+  for (const [name, rec] of Object.entries(d.users)) {
+    if (!isRecord(rec)) throw new UsersError(`Users file "${path}": bad entry for "${name}"`);
+  }
+  return d as UsersFileData;
+}
+
+/** Writes `text` to `path` atomically (temp file, fsync, rename) with the given mode. */
+export async function writeFileAtomic(path: string, text: string, mode: number): Promise<void> {
+  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+  try {
+    {
+      using f = await Deno.open(tmp, { write: true, createNew: true, mode });
+      const bytes = new TextEncoder().encode(text);
+      let off = 0;
+      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+      if (Deno.build.os !== "windows") await Deno.chmod(tmp, mode);
+      await f.sync();
+    }
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * The users file: load, look up, add, remove, change password, atomic save (mode 0600).
+ * The server calls {@link UsersFile.refresh} before each login so `server user ...` changes
+ * apply without a restart.
+ */
+export class UsersFile {
+  #path: string;
+  #data: UsersFileData;
+  #mtime: number | null;
+
+  private constructor(path: string, data: UsersFileData, mtime: number | null) {
+    this.#path = path;
+    this.#data = data;
+    this.#mtime = mtime;
+  }
+
+  /** The file's path. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Loads the users file; null when it does not exist. */
+  static async load(path: string): Promise<UsersFile | null> {
+    let text: string;
+    let mtime: number | null = null;
+    try {
+      text = await Deno.readTextFile(path);
+      mtime = (await Deno.stat(path)).mtime?.getTime() ?? null;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw new UsersError(`Cannot read users file "${path}": ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return new UsersFile(path, parse(text, path), mtime);
+  }
+
+  /** A new, empty users file in memory (not yet saved). */
+  static create(path: string): UsersFile {
+    const secret = b64(crypto.getRandomValues(new Uint8Array(32)));
+    return new UsersFile(path, { version: 1, secret, users: {} }, null);
+  }
+
+  /** Reloads the file if it changed on disk since it was read. */
+  async refresh(): Promise<void> {
+    let mtime: number | null;
+    try {
+      mtime = (await Deno.stat(this.#path)).mtime?.getTime() ?? null;
+    } catch {
+      return;
+    }
+    if (mtime === this.#mtime) return;
+    const fresh = await UsersFile.load(this.#path);
+    if (fresh) {
+      this.#data = fresh.#data;
+      this.#mtime = fresh.#mtime;
+    }
+  }
+
+  /** Saves atomically with mode 0600. */
+  async save(): Promise<void> {
+    await writeFileAtomic(this.#path, JSON.stringify(this.#data, null, 2) + "\n", 0o600);
+    this.#mtime = (await Deno.stat(this.#path)).mtime?.getTime() ?? null;
+  }
+
+  /** User names with their read-only flag, sorted. */
+  list(): { name: string; readOnly: boolean; created: string }[] {
+    return Object.entries(this.#data.users)
+      .map(([name, r]) => ({ name, readOnly: r.readOnly, created: r.created }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Whether the user exists. */
+  has(name: string): boolean {
+    return Object.hasOwn(this.#data.users, name);
+  }
+
+  /** Adds a user (throws if present). */
+  async add(
+    name: string,
+    password: string,
+    options: { readOnly?: boolean; iterations?: number } = {},
+  ): Promise<void> {
+    validateUserName(name);
+    if (this.has(name)) throw new UsersError(`User "${name}" already exists`);
+    this.#data.users[name] = await this.#record(password, options.iterations, {
+      readOnly: options.readOnly ?? false,
+      created: new Date().toISOString(),
+    });
+  }
+
+  /** Sets a new password for an existing user, keeping its other settings. */
+  async passwd(name: string, password: string, iterations?: number): Promise<void> {
+    const old = this.#data.users[name];
+    if (!old || !this.has(name)) throw new UsersError(`No user "${name}"`);
+    this.#data.users[name] = await this.#record(password, iterations, old);
+  }
+
+  /** Removes a user (throws if absent). */
+  remove(name: string): void {
+    if (!this.has(name)) throw new UsersError(`No user "${name}"`);
+    delete this.#data.users[name];
+  }
+
+  async #record(
+    password: string,
+    iterations = DEFAULT_ITERATIONS,
+    keep: { readOnly: boolean; created: string },
+  ): Promise<UserRecord> {
+    if (password.length === 0) throw new UsersError("Password must not be empty");
+    if (!Number.isSafeInteger(iterations) || iterations < MIN_ITERATIONS) {
+      throw new UsersError(`Iterations must be at least ${MIN_ITERATIONS}`);
+    }
+    const salt = crypto.getRandomValues(new Uint8Array(16));
+    const c = await deriveCredentials(password, salt, iterations);
+    return {
+      salt: b64(c.salt),
+      iterations,
+      storedKey: b64(c.storedKey),
+      serverKey: b64(c.serverKey),
+      readOnly: keep.readOnly,
+      created: keep.created,
+    };
+  }
+
+  /**
+   * Credentials for a login. An unknown user gets a stand-in with a salt derived from the
+   * secret and the name (the same every time) and the default iteration count, so the server's
+   * answers do not tell whether the user exists.
+   */
+  lookup(name: string, defaultIterations = DEFAULT_ITERATIONS): UserLogin {
+    const rec = this.has(name) ? this.#data.users[name] : undefined;
+    if (rec) {
+      return {
+        name,
+        exists: true,
+        readOnly: rec.readOnly,
+        credentials: {
+          salt: unb64(rec.salt),
+          iterations: rec.iterations,
+          storedKey: unb64(rec.storedKey),
+          serverKey: unb64(rec.serverKey),
+        },
+      };
+    }
+    const secret = unb64(this.#data.secret);
+    const mac = (label: string) =>
+      new Uint8Array(createHmac("sha256", secret).update(`${label}\0${name}`).digest());
+    return {
+      name,
+      exists: false,
+      readOnly: true,
+      credentials: {
+        salt: mac("salt").slice(0, 16),
+        iterations: defaultIterations,
+        storedKey: mac("stored"),
+        serverKey: mac("server"),
+      },
+    };
+  }
+}
+
+/** A random password of 20 characters from an unambiguous alphabet (~114 bits). */
+export function randomPassword(): string {
+  const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+  const out: string[] = [];
+  const bytes = crypto.getRandomValues(new Uint8Array(64));
+  for (const b of bytes) {
+    if (b < 256 - (256 % alphabet.length)) out.push(alphabet[b % alphabet.length]);
+    if (out.length === 20) break;
+  }
+  return out.join("");
+}

@@ -1,0 +1,41 @@
+import type { ErrorCode } from "../protocol/codes.ts";
+
+/** Event names of the activity log (docs/log-format.md). */
+export const EVENT_NAMES = [
+  "server_start",
+  "server_stop",
+  "connect",
+  "auth_ok",
+  "auth_fail",
+  "upload",
+  "download",
+  "delete",
+  "dir",
+  "mkdir",
+  "rmdir",
+  "error",
+  "disconnect",
+  "bench_start",
+  "bench_end",
+] as const;
+
+/** One of the activity log's event names. */
+export type EventName = typeof EVENT_NAMES[number];
+
+/** One activity log line before `ts` is added. */
+export interface ActivityEvent {
+  event: EventName;
+  ok: boolean;
+  conn?: number;
+  remote?: string;
+  user?: string;
+  path?: string;
+  bytes?: number;
+  size?: number;
+  ms?: number;
+  sha256?: string;
+  code?: ErrorCode;
+  message?: string;
+  run?: string;
+  [extra: string]: unknown;
+}

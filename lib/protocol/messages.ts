@@ -1,0 +1,233 @@
+import { type ErrorCode, isErrorCode } from "./codes.ts";
+import { ProtocolError } from "./errors.ts";
+
+/** Protocol versions this build speaks, newest first. */
+export const PROTOCOL_VERSIONS = [1] as const;
+/** The protocol name sent in the handshake. */
+export const PROTOCOL_NAME = "fileshare";
+/** Largest file size a request may declare (2^53 - 1 is JSON's exact-integer limit). */
+export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
+/** Longest remote path in UTF-8 bytes. */
+export const MAX_PATH_BYTES = 4096;
+
+/** Client's first message: the version handshake. */
+export interface HelloRequest {
+  op: "hello";
+  protocol: string;
+  versions: number[];
+  client: string;
+  /** Id of a load-test run this connection belongs to, for the activity log. */
+  run?: string;
+}
+/** First SCRAM step: the client-first-message. */
+export interface AuthStartRequest {
+  op: "auth_start";
+  mechanism: "SCRAM-SHA-256";
+  message: string;
+}
+/** Second SCRAM step: the client-final-message. */
+export interface AuthFinalRequest {
+  op: "auth_final";
+  message: string;
+}
+/** Upload a body of `size` bytes to `path`. */
+export interface UploadRequest {
+  op: "upload";
+  path: string;
+  size: number;
+  overwrite: boolean;
+}
+/** Download the file at `path`. */
+export interface DownloadRequest {
+  op: "download";
+  path: string;
+}
+/** Delete the file at `path`. */
+export interface DeleteRequest {
+  op: "delete";
+  path: string;
+}
+/** List the folder at `path`. */
+export interface DirRequest {
+  op: "dir";
+  path: string;
+}
+/** Create the folder at `path` (and missing parents). */
+export interface MkdirRequest {
+  op: "mkdir";
+  path: string;
+}
+/** Remove the folder at `path`. */
+export interface RmdirRequest {
+  op: "rmdir";
+  path: string;
+  recursive: boolean;
+}
+/** Marks the start or end of a load-test run in the server's log. */
+export interface BenchMarkRequest {
+  op: "bench_mark";
+  phase: "start" | "end";
+  run: string;
+  /** Numbers describing the run (clients, files, size, ops, errors, bytes, ms). */
+  stats: Record<string, number | string>;
+}
+
+/** Any request after the handshake. */
+export type Request =
+  | AuthStartRequest
+  | AuthFinalRequest
+  | UploadRequest
+  | DownloadRequest
+  | DeleteRequest
+  | DirRequest
+  | MkdirRequest
+  | RmdirRequest
+  | BenchMarkRequest;
+
+/** The end of a body: its SHA-256, or an abort with the reason. */
+export type BodyTrailer =
+  | { op: "end"; sha256: string }
+  | { op: "abort"; code: ErrorCode; message: string };
+
+/** An error response. */
+export interface ErrorResponse {
+  status: "error";
+  code: ErrorCode;
+  message: string;
+}
+
+/** A folder entry as listed by DIR. */
+export interface DirEntry {
+  name: string;
+  type: "file" | "dir";
+  size: number;
+  /** Modification time, ISO 8601 UTC. */
+  mtime: string;
+}
+
+function fail(message: string): never {
+  throw new ProtocolError(message);
+}
+
+function str(msg: Record<string, unknown>, key: string, maxBytes = MAX_PATH_BYTES): string {
+  const v = msg[key];
+  if (typeof v !== "string") fail(`Field "${key}" must be a string`);
+  if (v.length > maxBytes) fail(`Field "${key}" is longer than ${maxBytes} characters`);
+  return v;
+}
+
+function bool(msg: Record<string, unknown>, key: string): boolean {
+  const v = msg[key] ?? false;
+  if (typeof v !== "boolean") fail(`Field "${key}" must be a boolean`);
+  return v;
+}
+
+function size(msg: Record<string, unknown>, key: string): number {
+  const v = msg[key];
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    fail(`Field "${key}" must be a non-negative integer`);
+  }
+  return v;
+}
+
+const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Validates the handshake message. */
+export function parseHello(msg: Record<string, unknown>): HelloRequest {
+  if (msg.op !== "hello") fail(`Expected "hello" first, got ${JSON.stringify(msg.op)}`);
+  const protocol = str(msg, "protocol", 64);
+  const versions = msg.versions;
+  if (
+    !Array.isArray(versions) || versions.length === 0 || versions.length > 16 ||
+    !versions.every((v) => Number.isSafeInteger(v) && v > 0)
+  ) {
+    fail(`Field "versions" must be a list of positive integers`);
+  }
+  const client = str(msg, "client", 128);
+  const hello: HelloRequest = { op: "hello", protocol, versions, client };
+  if (msg.run !== undefined) {
+    const run = str(msg, "run", 64);
+    if (!RUN_ID.test(run)) fail(`Field "run" must match ${RUN_ID}`);
+    hello.run = run;
+  }
+  return hello;
+}
+
+/** Validates a decoded message as a request; throws ProtocolError (BAD_REQUEST) otherwise. */
+export function parseRequest(msg: Record<string, unknown>): Request {
+  switch (msg.op) {
+    case "auth_start": {
+      if (msg.mechanism !== "SCRAM-SHA-256") {
+        fail(`Unsupported mechanism ${JSON.stringify(msg.mechanism)} (use "SCRAM-SHA-256")`);
+      }
+      return { op: "auth_start", mechanism: "SCRAM-SHA-256", message: str(msg, "message") };
+    }
+    case "auth_final":
+      return { op: "auth_final", message: str(msg, "message") };
+    case "upload":
+      return {
+        op: "upload",
+        path: str(msg, "path"),
+        size: size(msg, "size"),
+        overwrite: bool(msg, "overwrite"),
+      };
+    case "download":
+    case "delete":
+    case "dir":
+    case "mkdir":
+      return { op: msg.op, path: str(msg, "path") };
+    case "rmdir":
+      return { op: "rmdir", path: str(msg, "path"), recursive: bool(msg, "recursive") };
+    case "bench_mark": {
+      const phase = msg.phase;
+      if (phase !== "start" && phase !== "end") fail(`Field "phase" must be "start" or "end"`);
+      const run = str(msg, "run", 64);
+      if (!RUN_ID.test(run)) fail(`Field "run" must match ${RUN_ID}`);
+      const raw = msg.stats;
+      if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+        fail(`Field "stats" must be an object`);
+      }
+      const stats: Record<string, number | string> = {};
+      for (const key of ["clients", "files", "size", "ops", "errors", "bytes", "ms", "op"]) {
+        const v = (raw as Record<string, unknown>)[key];
+        if (typeof v === "number" && Number.isFinite(v) && v >= 0) stats[key] = v;
+        else if (key === "op" && (v === "upload" || v === "download" || v === "mixed")) {
+          stats[key] = v;
+        }
+      }
+      return { op: "bench_mark", phase, run, stats };
+    }
+    default:
+      fail(`Unknown request ${JSON.stringify(msg.op)}`);
+  }
+}
+
+/** Validates a body trailer (`end` with a hex SHA-256, or `abort`). */
+export function parseTrailer(msg: Record<string, unknown>): BodyTrailer {
+  if (msg.op === "end") {
+    const sha256 = msg.sha256;
+    if (typeof sha256 !== "string" || !/^[0-9a-f]{64}$/.test(sha256)) {
+      fail(`Field "sha256" must be 64 lowercase hex digits`);
+    }
+    return { op: "end", sha256 };
+  }
+  if (msg.op === "abort") {
+    const code = isErrorCode(msg.code) ? msg.code : "CANCELLED";
+    const message = typeof msg.message === "string" ? msg.message.slice(0, 1024) : "Aborted";
+    return { op: "abort", code, message };
+  }
+  fail(`Expected "end" or "abort" after the body, got ${JSON.stringify(msg.op)}`);
+}
+
+/** Builds an error response. */
+export function errorResponse(code: ErrorCode, message: string): ErrorResponse {
+  return { status: "error", code, message };
+}
+
+/** Whether a response message is an error; validates its fields on the way. */
+export function asErrorResponse(msg: Record<string, unknown>): ErrorResponse | null {
+  if (msg.status !== "error") return null;
+  const code = isErrorCode(msg.code) ? msg.code : "INTERNAL";
+  const message = typeof msg.message === "string" ? msg.message.slice(0, 4096) : "Unknown error";
+  return { status: "error", code, message };
+}

@@ -1,0 +1,136 @@
+import type { FrameConn } from "../protocol/conn.ts";
+import { FileshareError } from "../protocol/errors.ts";
+import type {
+  BenchMarkRequest,
+  DeleteRequest,
+  DirRequest,
+  DownloadRequest,
+  MkdirRequest,
+  RmdirRequest,
+  UploadRequest,
+} from "../protocol/messages.ts";
+import { parseRemotePath } from "../store/paths.ts";
+import type { Store } from "../store/store.ts";
+import { receiveBody, sendBody } from "../transfer.ts";
+import type { ActivityEvent } from "../log/events.ts";
+
+/** What a handler sees of its session. */
+export interface HandlerContext {
+  conn: FrameConn;
+  store: Store;
+  readOnly: boolean;
+  /** Sends a response and remembers that one went out. */
+  respond(message: object): Promise<void>;
+}
+
+/** Fields a handler adds to its log event. */
+export type LogFields = Partial<ActivityEvent>;
+
+const DIR_BATCH = 100;
+
+function requireWrite(ctx: HandlerContext, what: string): void {
+  if (ctx.readOnly) {
+    throw new FileshareError("DENIED", `${what}: your account is read-only`);
+  }
+}
+
+/** UPLOAD: checks, READY, body into an atomic write, commit, OK. */
+export async function handleUpload(
+  ctx: HandlerContext,
+  req: UploadRequest,
+  log: LogFields,
+): Promise<void> {
+  log.size = req.size;
+  log.bytes = 0;
+  log.overwrite = req.overwrite;
+  const path = parseRemotePath(req.path, `Cannot upload ${JSON.stringify(req.path)}`);
+  log.path = path.text;
+  requireWrite(ctx, `Cannot upload "${path.text}"`);
+  const write = await ctx.store.createWrite(path, { overwrite: req.overwrite });
+  try {
+    await ctx.conn.send({ status: "ready" });
+    const body = await receiveBody(ctx.conn, req.size, write, {
+      onProgress: (done) => (log.bytes = done),
+    });
+    await write.commit();
+    log.sha256 = body.sha256;
+    await ctx.respond({ status: "ok", bytes: body.bytes, sha256: body.sha256 });
+  } finally {
+    await write.abort();
+  }
+}
+
+/** DOWNLOAD: OK with size, body from an open handle, end trailer with the SHA-256. */
+export async function handleDownload(
+  ctx: HandlerContext,
+  req: DownloadRequest,
+  log: LogFields,
+): Promise<void> {
+  const path = parseRemotePath(req.path, `Cannot download ${JSON.stringify(req.path)}`);
+  log.path = path.text;
+  log.bytes = 0;
+  using file = await ctx.store.openRead(path);
+  log.size = file.size;
+  await ctx.respond({ status: "ok", size: file.size, mtime: file.mtime.toISOString() });
+  const body = await sendBody(ctx.conn, file, file.size, {
+    onProgress: (done) => (log.bytes = done),
+  });
+  log.sha256 = body.sha256;
+}
+
+/** DELETE a file. */
+export async function handleDelete(
+  ctx: HandlerContext,
+  req: DeleteRequest,
+  log: LogFields,
+): Promise<void> {
+  const path = parseRemotePath(req.path, `Cannot delete ${JSON.stringify(req.path)}`);
+  log.path = path.text;
+  requireWrite(ctx, `Cannot delete "${path.text}"`);
+  await ctx.store.remove(path);
+  await ctx.respond({ status: "ok" });
+}
+
+/** DIR: entries in batches of {@link DIR_BATCH}, `more: true` on all but the last. */
+export async function handleDir(ctx: HandlerContext, req: DirRequest, log: LogFields) {
+  const path = parseRemotePath(req.path, `Cannot list ${JSON.stringify(req.path)}`);
+  log.path = path.text;
+  const entries = await ctx.store.list(path);
+  log.entries = entries.length;
+  for (let i = DIR_BATCH; i < entries.length; i += DIR_BATCH) {
+    await ctx.conn.send({ status: "ok", entries: entries.slice(i - DIR_BATCH, i), more: true });
+  }
+  const last = entries.length === 0 ? 0 : Math.floor((entries.length - 1) / DIR_BATCH) * DIR_BATCH;
+  await ctx.respond({ status: "ok", entries: entries.slice(last), more: false });
+}
+
+/** MKDIR (with parents). */
+export async function handleMkdir(ctx: HandlerContext, req: MkdirRequest, log: LogFields) {
+  const path = parseRemotePath(req.path, `Cannot create folder ${JSON.stringify(req.path)}`);
+  log.path = path.text;
+  requireWrite(ctx, `Cannot create folder "${path.text}"`);
+  await ctx.store.mkdir(path);
+  await ctx.respond({ status: "ok" });
+}
+
+/** RMDIR, recursive only when asked. */
+export async function handleRmdir(ctx: HandlerContext, req: RmdirRequest, log: LogFields) {
+  const path = parseRemotePath(req.path, `Cannot remove folder ${JSON.stringify(req.path)}`);
+  log.path = path.text;
+  log.recursive = req.recursive;
+  requireWrite(ctx, `Cannot remove folder "${path.text}"`);
+  await ctx.store.rmdir(path, req.recursive);
+  await ctx.respond({ status: "ok" });
+}
+
+/** BENCH_MARK: the client's load-test marker, logged as bench_start / bench_end. */
+export async function handleBenchMark(
+  ctx: HandlerContext,
+  req: BenchMarkRequest,
+  log: LogFields,
+): Promise<void> {
+  log.event = req.phase === "start" ? "bench_start" : "bench_end";
+  log.run = req.run;
+  Object.assign(log, req.stats);
+  await ctx.respond({ status: "ok" });
+}

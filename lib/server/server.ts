@@ -1,0 +1,135 @@
+import { FrameConn } from "../protocol/conn.ts";
+import { errorResponse } from "../protocol/messages.ts";
+import type { UsersFile } from "../auth/users.ts";
+import type { ActivityLog } from "../log/activity_log.ts";
+import type { Store } from "../store/store.ts";
+import { Session } from "./session.ts";
+
+/** Settings of a running server. */
+export interface ServerOptions {
+  /** Interface to listen on. */
+  hostname: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+  /** Close a connection that sends or takes nothing for this long (ms). */
+  idleTimeoutMs: number;
+  /** On shutdown, how long running transfers may go on (ms). */
+  graceMs: number;
+  /** Connections served at once; more are refused with LIMIT. */
+  maxConnections: number;
+  /** Name and version sent in the handshake. */
+  serverName: string;
+  /** Iteration count shown to unknown users. */
+  defaultIterations: number;
+  /** Pause after a failed login (ms). */
+  authFailDelayMs: number;
+  /** Share the port with other processes (Linux SO_REUSEPORT). */
+  reusePort?: boolean;
+}
+
+/** What the server is built from. */
+export interface ServerParts {
+  store: Store;
+  users: UsersFile;
+  log: ActivityLog;
+}
+
+/**
+ * The listener: accepts connections, runs a {@link Session} for each, refuses connections
+ * over the limit, and shuts down gracefully.
+ *
+ * @example
+ * ```ts
+ * const server = FileshareServer.listen(options, { store, users, log });
+ * console.log(`listening on ${server.addr.hostname}:${server.addr.port}`);
+ * await server.shutdown("SIGTERM");
+ * ```
+ */
+export class FileshareServer {
+  #listener: Deno.TcpListener;
+  #options: ServerOptions;
+  #parts: ServerParts;
+  #sessions = new Map<Session, Promise<void>>();
+  #nextId = 1;
+  #accepting: Promise<void>;
+  #stopping = false;
+
+  private constructor(listener: Deno.TcpListener, options: ServerOptions, parts: ServerParts) {
+    this.#listener = listener;
+    this.#options = options;
+    this.#parts = parts;
+    this.#accepting = this.#acceptLoop();
+  }
+
+  /** Starts listening and serving. */
+  static listen(options: ServerOptions, parts: ServerParts): FileshareServer {
+    const listener = Deno.listen({
+      hostname: options.hostname,
+      port: options.port,
+      transport: "tcp",
+      reusePort: options.reusePort,
+    });
+    return new FileshareServer(listener, options, parts);
+  }
+
+  /** The address actually bound (with the real port). */
+  get addr(): Deno.NetAddr {
+    return this.#listener.addr;
+  }
+
+  /** Connections being served now. */
+  get connections(): number {
+    return this.#sessions.size;
+  }
+
+  async #acceptLoop(): Promise<void> {
+    while (!this.#stopping) {
+      let raw: Deno.TcpConn;
+      try {
+        raw = await this.#listener.accept();
+      } catch (err) {
+        if (this.#stopping || err instanceof Deno.errors.BadResource) return;
+        // Out of file descriptors and the like: back off briefly, keep serving.
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const conn = new FrameConn(raw, { timeoutMs: this.#options.idleTimeoutMs });
+      if (this.#sessions.size >= this.#options.maxConnections) {
+        const msg = `Server is at its limit of ${this.#options.maxConnections} connections`;
+        conn.send(errorResponse("LIMIT", msg)).catch(() => {}).finally(() => conn.close());
+        continue;
+      }
+      const session = new Session(conn, this.#nextId++, {
+        ...this.#parts,
+        serverName: this.#options.serverName,
+        defaultIterations: this.#options.defaultIterations,
+        authFailDelayMs: this.#options.authFailDelayMs,
+      });
+      const done = session.run().finally(() => this.#sessions.delete(session));
+      this.#sessions.set(session, done);
+    }
+  }
+
+  /**
+   * Stops accepting, closes idle connections, lets running commands finish for up to
+   * `graceMs`, then cuts the rest and removes their temporary files.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    try {
+      this.#listener.close();
+    } catch {
+      // already closed
+    }
+    await this.#accepting;
+    for (const s of this.#sessions.keys()) s.requestClose();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, this.#options.graceMs)));
+    await Promise.race([Promise.all(this.#sessions.values()), grace]);
+    clearTimeout(timer);
+    for (const s of this.#sessions.keys()) s.forceClose();
+    await Promise.all(this.#sessions.values());
+    await this.#parts.store.abortAll();
+  }
+}

@@ -1,0 +1,279 @@
+import type { FrameConn } from "../protocol/conn.ts";
+import { ConnectionError, FileshareError, ProtocolError } from "../protocol/errors.ts";
+import {
+  errorResponse,
+  parseHello,
+  parseRequest,
+  PROTOCOL_NAME,
+  PROTOCOL_VERSIONS,
+  type Request,
+} from "../protocol/messages.ts";
+import {
+  parseClientFirst,
+  ScramError,
+  serverFinal,
+  serverFirst,
+  type ServerFirstState,
+} from "../auth/scram.ts";
+import type { UsersFile } from "../auth/users.ts";
+import type { ActivityLog } from "../log/activity_log.ts";
+import type { EventName } from "../log/events.ts";
+import type { Store } from "../store/store.ts";
+import {
+  handleBenchMark,
+  handleDelete,
+  handleDir,
+  handleDownload,
+  handleMkdir,
+  type HandlerContext,
+  handleRmdir,
+  handleUpload,
+  type LogFields,
+} from "./handlers.ts";
+
+/** What every session shares. */
+export interface SessionDeps {
+  store: Store;
+  users: UsersFile;
+  log: ActivityLog;
+  /** Server name and version for the handshake. */
+  serverName: string;
+  /** Iteration count shown for unknown users. */
+  defaultIterations: number;
+  /** Pause after a failed login, in ms. */
+  authFailDelayMs: number;
+}
+
+const MAX_AUTH_FAILURES = 3;
+
+/**
+ * One connection: version handshake, SCRAM authentication, then one request at a time, each
+ * answered by exactly one response (DIR may span several frames, downloads carry a body).
+ */
+export class Session {
+  #conn: FrameConn;
+  #deps: SessionDeps;
+  #id: number;
+  #remote: string;
+  #user: string | undefined;
+  #readOnly = true;
+  #run: string | undefined;
+  #idle = true;
+  #closing = false;
+  #started = performance.now();
+  #scram: ServerFirstState | null = null;
+  #scramUser: { name: string; exists: boolean; readOnly: boolean } | null = null;
+  #authFailures = 0;
+
+  /** Creates a session for an accepted connection. */
+  constructor(conn: FrameConn, id: number, deps: SessionDeps) {
+    this.#conn = conn;
+    this.#deps = deps;
+    this.#id = id;
+    this.#remote = conn.remote;
+  }
+
+  #base(event: EventName, ok: boolean): LogFields & { event: EventName; ok: boolean } {
+    const e: LogFields & { event: EventName; ok: boolean } = {
+      event,
+      ok,
+      conn: this.#id,
+      remote: this.#remote,
+    };
+    if (this.#user !== undefined) e.user = this.#user;
+    if (this.#run !== undefined) e.run = this.#run;
+    return e;
+  }
+
+  #logError(err: unknown): void {
+    const code = err instanceof FileshareError ? err.code : "INTERNAL";
+    const message = err instanceof Error ? err.message : String(err);
+    this.#deps.log.write({ ...this.#base("error", false), code, message });
+  }
+
+  /** Asks the session to end: at once when idle, else after the running command. */
+  requestClose(): void {
+    this.#closing = true;
+    if (this.#idle) this.#conn.close();
+  }
+
+  /** Ends the connection now, even in the middle of a transfer. */
+  forceClose(): void {
+    this.#closing = true;
+    this.#conn.close();
+  }
+
+  /** Serves the connection until it ends; never throws. */
+  async run(): Promise<void> {
+    this.#deps.log.write(this.#base("connect", true));
+    try {
+      await this.#handshake();
+      while (!this.#closing) {
+        this.#idle = true;
+        const msg = await this.#conn.readMessage();
+        this.#idle = false;
+        if (msg === null || this.#closing) break;
+        const req = parseRequest(msg);
+        if (req.op === "auth_start" || req.op === "auth_final") {
+          if (!(await this.#auth(req))) break;
+          continue;
+        }
+        if (this.#user === undefined) {
+          throw new ProtocolError(
+            `Log in first: "${req.op}" is not allowed before authentication`,
+            "AUTH_REQUIRED",
+          );
+        }
+        if (!(await this.#command(req))) break;
+      }
+    } catch (err) {
+      if (!(this.#closing && err instanceof ConnectionError)) {
+        this.#logError(err);
+        if (err instanceof FileshareError && !this.#conn.closed) {
+          await this.#conn.send(errorResponse(err.code, err.message)).catch(() => {});
+        }
+      }
+    } finally {
+      this.#conn.close();
+      this.#deps.log.write({
+        ...this.#base("disconnect", true),
+        ms: Math.round(performance.now() - this.#started),
+      });
+    }
+  }
+
+  async #handshake(): Promise<void> {
+    const hello = parseHello(await this.#conn.expectMessage());
+    if (hello.protocol !== PROTOCOL_NAME) {
+      throw new ProtocolError(`Unknown protocol "${hello.protocol}" (this is a fileshare server)`);
+    }
+    const version = Math.max(
+      ...hello.versions.filter((v) => (PROTOCOL_VERSIONS as readonly number[]).includes(v)),
+    );
+    if (!Number.isFinite(version)) {
+      throw new ProtocolError(
+        `No common protocol version: client speaks ${hello.versions.join(", ")}, server ${
+          PROTOCOL_VERSIONS.join(", ")
+        }`,
+        "VERSION",
+      );
+    }
+    this.#run = hello.run;
+    await this.#conn.send({ status: "ok", version, server: this.#deps.serverName });
+  }
+
+  /** Runs one SCRAM step; false when the connection must close. */
+  async #auth(req: Request): Promise<boolean> {
+    if (this.#user !== undefined) throw new ProtocolError("Already authenticated");
+    try {
+      if (req.op === "auth_start") {
+        const first = parseClientFirst(req.message);
+        await this.#deps.users.refresh();
+        const login = this.#deps.users.lookup(first.user, this.#deps.defaultIterations);
+        this.#scram = serverFirst(first, login.credentials);
+        this.#scramUser = login;
+        await this.#conn.send({ status: "continue", message: this.#scram.message });
+        return true;
+      }
+      if (req.op !== "auth_final" || this.#scram === null || this.#scramUser === null) {
+        throw new ProtocolError(`"auth_final" must follow "auth_start"`);
+      }
+      const state = this.#scram;
+      const login = this.#scramUser;
+      this.#scram = null;
+      this.#scramUser = null;
+      const final = serverFinal(state, req.message);
+      if (final !== null && login.exists) {
+        this.#user = login.name;
+        this.#readOnly = login.readOnly;
+        this.#deps.log.write(this.#base("auth_ok", true));
+        await this.#conn.send({ status: "ok", message: final, readOnly: login.readOnly });
+        return true;
+      }
+      return await this.#authFailed(login.name);
+    } catch (err) {
+      if (err instanceof ScramError) {
+        this.#scram = null;
+        return await this.#authFailed(this.#scramUser?.name ?? "", err.message);
+      }
+      throw err;
+    }
+  }
+
+  async #authFailed(name: string, detail?: string): Promise<boolean> {
+    this.#authFailures++;
+    const message = "Authentication failed: wrong user name or password";
+    this.#deps.log.write({
+      ...this.#base("auth_fail", false),
+      user: name,
+      code: "AUTH_FAILED",
+      message: detail ? `${message} (${detail})` : message,
+    });
+    // A pause makes online guessing slow; it is the same for unknown users and wrong passwords.
+    await new Promise((r) => setTimeout(r, this.#deps.authFailDelayMs));
+    await this.#conn.send(errorResponse("AUTH_FAILED", message));
+    return this.#authFailures < MAX_AUTH_FAILURES;
+  }
+
+  /** Runs one command; false when the connection must close. */
+  async #command(req: Request): Promise<boolean> {
+    const started = performance.now();
+    let responded = false;
+    const ctx: HandlerContext = {
+      conn: this.#conn,
+      store: this.#deps.store,
+      readOnly: this.#readOnly,
+      respond: async (message) => {
+        responded = true;
+        await this.#conn.send(message);
+      },
+    };
+    const log: LogFields = this.#base(req.op as EventName, true);
+    let keepOpen = true;
+    try {
+      switch (req.op) {
+        case "upload":
+          await handleUpload(ctx, req, log);
+          break;
+        case "download":
+          await handleDownload(ctx, req, log);
+          break;
+        case "delete":
+          await handleDelete(ctx, req, log);
+          break;
+        case "dir":
+          await handleDir(ctx, req, log);
+          break;
+        case "mkdir":
+          await handleMkdir(ctx, req, log);
+          break;
+        case "rmdir":
+          await handleRmdir(ctx, req, log);
+          break;
+        case "bench_mark":
+          await handleBenchMark(ctx, req, log);
+          break;
+        default:
+          throw new ProtocolError(`Unexpected request "${req.op}"`);
+      }
+    } catch (err) {
+      log.ok = false;
+      const known = err instanceof FileshareError;
+      log.code = known ? err.code : "INTERNAL";
+      log.message = err instanceof Error ? err.message : String(err);
+      // The stream is out of step after these; the connection cannot go on.
+      if (err instanceof ProtocolError || err instanceof ConnectionError || !known) {
+        keepOpen = false;
+      }
+      if (!responded && !this.#conn.closed && !(err instanceof ConnectionError)) {
+        await this.#conn.send(errorResponse(log.code!, log.message!)).catch(() => {
+          keepOpen = false;
+        });
+      }
+    } finally {
+      log.ms ??= Math.round((performance.now() - started) * 1000) / 1000;
+      this.#deps.log.write(log as LogFields & { event: EventName; ok: boolean });
+    }
+    return keepOpen;
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * fileshare server: serves a folder to authenticated clients, and manages its users.
+ *
+ * @example
+ * ```sh
+ * deno task server --port 9000 --root ./server_docs
+ * deno task server user add alice --password-stdin < alice.pw
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import denoConfig from "./deno.json" with { type: "json" };
+import { randomPassword, UsersError, UsersFile } from "./lib/auth/users.ts";
+import { DEFAULT_ITERATIONS } from "./lib/auth/scram.ts";
+import { ActivityLog } from "./lib/log/activity_log.ts";
+import { LocalStore } from "./lib/store/local_store.ts";
+import { FileshareServer } from "./lib/server/server.ts";
+import { asCliError, errorLine, exitCodeFor, UsageError } from "./lib/cli/errors.ts";
+import { userPath } from "./lib/cli/paths.ts";
+import { promptHidden, readStdinLine, stdinIsTerminal } from "./lib/cli/password.ts";
+
+const USAGE = `Usage:
+  server [options]                       serve the shared folder
+  server user add NAME [--read-only] [--password-stdin] [--iterations N]
+  server user remove NAME
+  server user list
+  server user passwd NAME [--password-stdin] [--iterations N]
+
+Options:
+  --host HOST            interface to listen on (default 0.0.0.0)
+  --port PORT            TCP port (default 9000; 0 picks a free port)
+  --root DIR             shared folder (default ./server_docs)
+  --users FILE           users file (default ./users.json)
+  --log FILE             activity log, JSON lines (default ./fileshare.jsonl)
+  --no-fsync             do not fsync uploads (faster, for scratch data)
+  --idle-timeout SECS    close idle connections after this long (default 300)
+  --grace SECS           on SIGINT/SIGTERM, let transfers finish this long (default 10)
+  --max-connections N    connections served at once (default 4096)
+  -h, --help             show this help
+  --version              print the version
+
+Relative paths resolve against the folder you ran the command from.
+When ready the server prints "listening on HOST:PORT".`;
+
+function positiveInt(value: string | undefined, name: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`Invalid --${name} "${value}": expected a whole number >= ${min}`);
+  }
+  return n;
+}
+
+async function readNewPassword(fromStdin: boolean): Promise<string> {
+  if (fromStdin) {
+    const line = await readStdinLine();
+    if (!line) throw new UsageError("No password on stdin (--password-stdin reads the first line)");
+    return line;
+  }
+  if (!stdinIsTerminal()) {
+    throw new UsageError("stdin is not a terminal: pass the password with --password-stdin");
+  }
+  const first = await promptHidden("New password: ");
+  const second = await promptHidden("Repeat password: ");
+  if (!first) throw new UsageError("Password must not be empty");
+  if (first !== second) throw new UsageError("Passwords do not match");
+  return first;
+}
+
+async function userCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      users: { type: "string", default: "users.json" },
+      "read-only": { type: "boolean", default: false },
+      "password-stdin": { type: "boolean", default: false },
+      iterations: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const [action, name, ...extra] = positionals;
+  if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}"`);
+  const path = userPath(values.users);
+  const iterations = positiveInt(values.iterations, "iterations", DEFAULT_ITERATIONS, 4096);
+  const file = (await UsersFile.load(path)) ?? UsersFile.create(path);
+  switch (action) {
+    case "list": {
+      for (const u of file.list()) {
+        console.log(`${u.name}${u.readOnly ? "  (read-only)" : ""}`);
+      }
+      return 0;
+    }
+    case "add":
+    case "passwd": {
+      if (!name) throw new UsageError(`"user ${action}" needs a user name`);
+      if (action === "add" && file.has(name)) throw new UsersError(`User "${name}" already exists`);
+      if (action === "passwd" && !file.has(name)) throw new UsersError(`No user "${name}"`);
+      const password = await readNewPassword(values["password-stdin"]);
+      if (action === "add") {
+        await file.add(name, password, { readOnly: values["read-only"], iterations });
+      } else await file.passwd(name, password, iterations);
+      await file.save();
+      console.log(action === "add" ? `Added user "${name}"` : `Changed the password of "${name}"`);
+      return 0;
+    }
+    case "remove": {
+      if (!name) throw new UsageError(`"user remove" needs a user name`);
+      file.remove(name);
+      await file.save();
+      console.log(`Removed user "${name}"`);
+      return 0;
+    }
+    default:
+      throw new UsageError(
+        action
+          ? `Unknown user command "${action}"`
+          : "Missing user command (add, remove, list, passwd)",
+      );
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      host: { type: "string", default: "0.0.0.0" },
+      port: { type: "string", default: "9000" },
+      root: { type: "string", default: "server_docs" },
+      users: { type: "string", default: "users.json" },
+      log: { type: "string", default: "fileshare.jsonl" },
+      "no-fsync": { type: "boolean", default: false },
+      "idle-timeout": { type: "string" },
+      grace: { type: "string" },
+      "max-connections": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+      version: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    console.log(`fileshare server ${denoConfig.version}`);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"`);
+  const port = positiveInt(values.port, "port", 9000);
+  if (port > 65535) throw new UsageError(`Invalid --port "${values.port}": expected 0-65535`);
+  const idleTimeoutMs = positiveInt(values["idle-timeout"], "idle-timeout", 300, 1) * 1000;
+  const graceMs = positiveInt(values.grace, "grace", 10) * 1000;
+  const maxConnections = positiveInt(values["max-connections"], "max-connections", 4096, 1);
+
+  const usersPath = userPath(values.users);
+  let users = await UsersFile.load(usersPath);
+  if (users === null) {
+    users = UsersFile.create(usersPath);
+    const password = randomPassword();
+    await users.add("admin", password);
+    await users.save();
+    console.log(
+      `Created "${usersPath}" with the user "admin" and the password:\n\n    ${password}\n`,
+    );
+    console.log(
+      "This password is shown only once. Add users with: deno task server user add NAME\n",
+    );
+  }
+  const store = await LocalStore.open(userPath(values.root), { fsync: !values["no-fsync"] });
+  const log = await ActivityLog.open(userPath(values.log));
+  const server = FileshareServer.listen({
+    hostname: values.host,
+    port,
+    idleTimeoutMs,
+    graceMs,
+    maxConnections,
+    serverName: `fileshare/${denoConfig.version}`,
+    defaultIterations: DEFAULT_ITERATIONS,
+    authFailDelayMs: 200,
+  }, { store, users, log });
+  const started = performance.now();
+  log.write({
+    event: "server_start",
+    ok: true,
+    host: values.host,
+    port: server.addr.port,
+    version: denoConfig.version,
+    pid: Deno.pid,
+    root: store.root,
+  });
+  console.log(`listening on ${values.host}:${server.addr.port}`);
+
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const stop = Promise.withResolvers<Deno.Signal>();
+  const handlers = signals.map((sig) => {
+    const h = () => stop.resolve(sig);
+    Deno.addSignalListener(sig, h);
+    return [sig, h] as const;
+  });
+  const reason = await stop.promise;
+  console.log(`${reason}: stopping (in-flight transfers get ${graceMs / 1000} s)`);
+  await server.shutdown();
+  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  log.write({
+    event: "server_stop",
+    ok: true,
+    pid: Deno.pid,
+    reason,
+    ms: Math.round(performance.now() - started),
+  });
+  await log.close();
+  console.log("stopped");
+  return 0;
+}
+
+/** Runs the server CLI with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    if (args[0] === "user") return await userCommand(args.slice(1));
+    return await serve(args);
+  } catch (err) {
+    const e = asCliError(err);
+    const code = exitCodeFor(e);
+    const line = errorLine(e);
+    console.error(code === 2 ? `${line}\n\n${USAGE}` : line);
+    return code;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
