@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import denoConfig from "./deno.json" with { type: "json" };
 import { FileshareClient } from "./lib/client/client.ts";
 import { COMMAND_ALIASES, runCommand } from "./lib/client/commands.ts";
+import { benchMain } from "./lib/client/bench_cli.ts";
 import { asCliError, errorLine, exitCodeFor, UsageError } from "./lib/cli/errors.ts";
 import { DEFAULT_SERVER, parseServerAddress } from "./lib/cli/address.ts";
 import { promptHidden, promptLine, readStdinLine, stdinIsTerminal } from "./lib/cli/password.ts";
@@ -87,6 +88,7 @@ async function credentials(
 /** Runs the client CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   try {
+    if (args[0] === "bench") return await benchMain(args.slice(1));
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,

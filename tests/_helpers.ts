@@ -1,0 +1,274 @@
+/**
+ * Test helpers: a real server on port 0 with a temp root (in-process or as a child process),
+ * and the real entry points run as child processes with exactly their deno.json permission set.
+ */
+import { UsersFile } from "../lib/auth/users.ts";
+import { ActivityLog } from "../lib/log/activity_log.ts";
+import { LocalStore } from "../lib/store/local_store.ts";
+import { FileshareServer, type ServerOptions } from "../lib/server/server.ts";
+import { FileshareClient } from "../lib/client/client.ts";
+
+/** Project root (absolute, no trailing slash). */
+export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+/** deno.json of the project. */
+export const CONFIG = `${ROOT}/deno.json`;
+
+/** Test users: alice may write, bob is read-only. Low iteration counts keep tests fast. */
+export const USERS = {
+  alice: { name: "alice", password: "alice-pw ünïcode", readOnly: false },
+  bob: { name: "bob", password: "bob-pw", readOnly: true },
+} as const;
+
+/** A running in-process server with its temp folder. */
+export interface TestServer extends AsyncDisposable {
+  /** Temp folder holding root/, users.json and log.jsonl. */
+  dir: string;
+  /** The served root (real path). */
+  root: string;
+  usersPath: string;
+  logPath: string;
+  port: number;
+  server: FileshareServer;
+  log: ActivityLog;
+  /** Connects and logs in as a test user. */
+  connect(user?: keyof typeof USERS, extra?: { run?: string }): Promise<FileshareClient>;
+  /** Parsed lines of the activity log (flushes first). */
+  logLines(): Promise<Record<string, unknown>[]>;
+  /** Shuts the server down and removes the temp folder. */
+  close(): Promise<void>;
+}
+
+/** Writes a users file with alice and bob (4096 iterations). */
+export async function writeTestUsers(path: string): Promise<void> {
+  const users = UsersFile.create(path);
+  for (const u of Object.values(USERS)) {
+    await users.add(u.name, u.password, { readOnly: u.readOnly, iterations: 4096 });
+  }
+  await users.save();
+}
+
+/** Starts an in-process server on 127.0.0.1, port 0, temp root. */
+export async function startServer(
+  options: Partial<ServerOptions> & { fsync?: boolean } = {},
+): Promise<TestServer> {
+  const dir = await Deno.makeTempDir({ prefix: "fileshare-test-" });
+  const usersPath = `${dir}/users.json`;
+  const logPath = `${dir}/log.jsonl`;
+  await writeTestUsers(usersPath);
+  const users = (await UsersFile.load(usersPath))!;
+  const store = await LocalStore.open(`${dir}/root`, { fsync: options.fsync ?? false });
+  const log = await ActivityLog.open(logPath);
+  const server = FileshareServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeoutMs: 30_000,
+    graceMs: 2_000,
+    maxConnections: 4096,
+    serverName: "fileshare/test",
+    defaultIterations: 4096,
+    authFailDelayMs: 0,
+    ...options,
+  }, { store, users, log });
+  const port = server.addr.port;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await server.shutdown();
+    await log.close();
+    await Deno.remove(dir, { recursive: true });
+  };
+  return {
+    dir,
+    root: store.root,
+    usersPath,
+    logPath,
+    port,
+    server,
+    log,
+    connect: (user = "alice", extra = {}) =>
+      FileshareClient.connect({
+        hostname: "127.0.0.1",
+        port,
+        user: USERS[user].name,
+        password: USERS[user].password,
+        ...extra,
+      }),
+    logLines: async () => {
+      await log.flush();
+      const text = await Deno.readTextFile(logPath);
+      return text.split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l));
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Result of a finished child process. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Which entry point, and so which permission set of deno.json. */
+export type Tool = "server" | "client" | "analysis";
+
+/** Arguments of `deno run` for a tool: exactly the permission set its tasks and compile use. */
+export function toolArgs(tool: Tool): string[] {
+  return ["run", `-P=${tool}`, "--no-prompt", "--config", CONFIG, `${ROOT}/${tool}.ts`];
+}
+
+/** Environment for a child: INIT_CWD set to `cwd`, and no FILESHARE_* leaking from outside. */
+function childEnv(cwd: string, env: Record<string, string> = {}): Record<string, string> {
+  const base = Deno.env.toObject();
+  for (const k of Object.keys(base)) if (k.startsWith("FILESHARE_")) delete base[k];
+  return { ...base, NO_COLOR: "1", INIT_CWD: cwd, ...env };
+}
+
+/** Runs a tool to completion with optional stdin text. */
+export async function runTool(
+  tool: Tool,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; stdin?: string } = { cwd: ROOT },
+): Promise<CliResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...toolArgs(tool), ...args],
+    cwd: ROOT,
+    env: childEnv(options.cwd, options.env),
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  if (options.stdin !== undefined) await writer.write(new TextEncoder().encode(options.stdin));
+  await writer.close();
+  const out = await child.output();
+  const strip = (s: string) =>
+    s.split("\n").filter((l) => !l.includes("Permissions in the config file is an experimental"))
+      .join("\n");
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: strip(new TextDecoder().decode(out.stderr)),
+  };
+}
+
+/** A server running as a child process (the real entry point). */
+export interface ChildServer extends AsyncDisposable {
+  process: Deno.ChildProcess;
+  port: number;
+  /** Everything the server printed on stdout so far (including the listening line). */
+  stdout(): string;
+  /** Sends a signal and waits for exit; returns the exit code and all output. */
+  stop(signal?: Deno.Signal): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+/** Starts `server.ts` as a child in folder `cwd` with extra args; waits for "listening on". */
+export async function spawnServer(
+  cwd: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<ChildServer> {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [...toolArgs("server"), "--host", "127.0.0.1", "--port", "0", ...args],
+    cwd: ROOT,
+    env: childEnv(cwd, env),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const decoder = new TextDecoder();
+  let out = "";
+  let err = "";
+  const errPump = (async () => {
+    for await (const chunk of process.stderr) err += decoder.decode(chunk, { stream: true });
+  })();
+  const reader = process.stdout.getReader();
+  let port = 0;
+  while (port === 0) {
+    const { value, done } = await reader.read();
+    if (done) {
+      await errPump;
+      await process.status;
+      throw new Error(`Server exited before listening:\n${out}\n${err}`);
+    }
+    out += decoder.decode(value, { stream: true });
+    const m = /listening on \S+:(\d+)/.exec(out);
+    if (m) port = Number(m[1]);
+  }
+  const outPump = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      out += decoder.decode(value, { stream: true });
+    }
+  })();
+  let stopped: Promise<{ code: number; stdout: string; stderr: string }> | null = null;
+  const stop = (signal: Deno.Signal = "SIGTERM") => {
+    stopped ??= (async () => {
+      try {
+        process.kill(signal);
+      } catch {
+        // already exited
+      }
+      const status = await process.status;
+      await outPump;
+      await errPump;
+      return { code: status.code, stdout: out, stderr: err };
+    })();
+    return stopped;
+  };
+  return {
+    process,
+    port,
+    stdout: () => out,
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop();
+    },
+  };
+}
+
+/** Writes `size` pseudo-random bytes to `path` in 1 MiB pieces. */
+export async function writeRandomFile(path: string, size: number): Promise<void> {
+  using f = await Deno.open(path, { write: true, create: true, truncate: true });
+  const chunk = new Uint8Array(1024 * 1024);
+  let left = size;
+  while (left > 0) {
+    const n = Math.min(left, chunk.length);
+    for (let i = 0; i < n; i += 65536) {
+      crypto.getRandomValues(chunk.subarray(i, Math.min(i + 65536, n)));
+    }
+    let off = 0;
+    while (off < n) off += await f.write(chunk.subarray(off, n));
+    left -= n;
+  }
+}
+
+/** Hex SHA-256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const { createHash } = await import("node:crypto");
+  const h = createHash("sha256");
+  using f = await Deno.open(path, { read: true });
+  const buf = new Uint8Array(1024 * 1024);
+  for (;;) {
+    const n = await f.read(buf);
+    if (n === null) break;
+    h.update(buf.subarray(0, n));
+  }
+  return h.digest("hex");
+}
+
+/** All file and folder names below `dir`, recursively, as relative paths. */
+export async function listTree(dir: string, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const rel = prefix + e.name;
+    out.push(rel + (e.isDirectory ? "/" : ""));
+    if (e.isDirectory && !e.isSymlink) out.push(...await listTree(`${dir}/${e.name}`, rel + "/"));
+  }
+  return out.sort();
+}
