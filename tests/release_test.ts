@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import denoConfig from "../deno.json" with { type: "json" };
+import {
+  compileSteps,
+  main as compileMain,
+  offlineMessage,
+  TARGETS,
+  TOOLS,
+} from "../tools/compile.ts";
+import { CONFIG, ROOT, runTool, toolArgs } from "./_helpers.ts";
+
+type PermissionSet = Record<string, boolean | string[]>;
+const sets = (denoConfig as unknown as { permissions: Record<string, PermissionSet> }).permissions;
+const tasks = denoConfig.tasks as Record<string, string>;
+
+Deno.test("deno.json permission sets are least privilege", async (t) => {
+  const expected: Record<string, string[]> = {
+    server: ["env", "net", "read", "write"],
+    client: ["env", "net", "read", "write"],
+    analysis: ["env", "read", "write"],
+  };
+  for (const tool of TOOLS) {
+    await t.step(tool, () => {
+      const set = sets[tool];
+      assert.ok(set, `no permission set "${tool}"`);
+      assert.deepEqual(Object.keys(set).sort(), expected[tool]);
+      assert.ok(!("all" in set), "no blanket permissions");
+      for (const forbidden of ["run", "sys", "ffi", "import"]) assert.ok(!(forbidden in set));
+      // Environment access is a list of names, never everything.
+      assert.ok(Array.isArray(set.env), "env is an allow-list");
+    });
+  }
+});
+
+Deno.test("run tasks, compile steps and tests use the same permission set per tool", () => {
+  for (const tool of TOOLS) {
+    assert.equal(tasks[tool], `deno run -P=${tool} --no-prompt ${tool}.ts`);
+    assert.ok(!/\s-A\b|--allow-all/.test(tasks[tool]));
+    assert.deepEqual(toolArgs(tool).slice(0, 3), ["run", `-P=${tool}`, "--no-prompt"]);
+  }
+  const host = compileSteps([null]);
+  assert.deepEqual(host.map((s) => s.output), ["dist/server", "dist/client", "dist/analysis"]);
+  for (const step of host) {
+    assert.deepEqual(step.args.slice(0, 3), ["compile", `-P=${step.tool}`, "--no-prompt"]);
+    assert.ok(!step.args.includes("-A") && !step.args.includes("--allow-all"));
+    assert.equal(step.args.at(-1), `${step.tool}.ts`);
+  }
+  const all = compileSteps([...TARGETS]);
+  assert.equal(all.length, TARGETS.length * TOOLS.length);
+  for (const target of TARGETS) {
+    assert.equal(all.filter((s) => s.args.includes(target)).length, TOOLS.length);
+  }
+  assert.equal(tasks.compile, "deno run -A tools/compile.ts");
+  assert.equal(tasks["compile:all"], "deno run -A tools/compile.ts --all");
+});
+
+Deno.test("--version of every tool prints the version from deno.json", async () => {
+  for (const tool of TOOLS) {
+    const r = await runTool(tool, ["--version"], { cwd: ROOT });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `fileshare ${tool} ${denoConfig.version}`);
+  }
+});
+
+Deno.test("compile explains clearly when the runtime download fails", async () => {
+  const denoDir = await Deno.makeTempDir();
+  const out = await Deno.makeTempDir();
+  try {
+    // A fresh cache and a dead proxy make the download fail here and on a machine with internet.
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", CONFIG, `${ROOT}/tools/compile.ts`, "--out", out],
+      cwd: ROOT,
+      clearEnv: true,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "",
+        HOME: Deno.env.get("HOME") ?? "",
+        DENO_DIR: denoDir,
+        HTTPS_PROXY: "http://127.0.0.1:9",
+        HTTP_PROXY: "http://127.0.0.1:9",
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 1, stderr);
+    assert.ok(stderr.includes(offlineMessage(null)), stderr);
+    assert.deepEqual([...Deno.readDirSync(out)].filter((e) => e.isFile), []);
+  } finally {
+    await Deno.remove(denoDir, { recursive: true });
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("compile rejects an unknown target", async () => {
+  const log = console.error;
+  console.error = () => {};
+  try {
+    assert.equal(await compileMain(["--target", "riscv-none", "--dry-run"]), 2);
+  } finally {
+    console.error = log;
+  }
+});
+
+Deno.test("release workflow tests, compiles every target and publishes checksums", async () => {
+  const wf = parse(await Deno.readTextFile(`${ROOT}/.github/workflows/release.yml`)) as {
+    on: { push: { tags: string[] } };
+    permissions: Record<string, string>;
+    jobs: Record<
+      string,
+      { needs?: string; steps: { run?: string; uses?: string; with?: Record<string, string> }[] }
+    >;
+  };
+  assert.deepEqual(wf.on.push.tags, ["v*"]);
+  assert.equal(wf.permissions.contents, "write");
+  const testRuns = wf.jobs.test.steps.map((s) => s.run ?? "").join("\n");
+  assert.match(testRuns, /bash \.ci\/run/);
+  const ci = await Deno.readTextFile(`${ROOT}/.ci/run`);
+  assert.match(ci, /deno task check/);
+  assert.match(ci, /deno task test/);
+  const build = wf.jobs.build;
+  assert.equal(build.needs, "test");
+  const runs = build.steps.map((s) => s.run ?? "").join("\n");
+  assert.match(runs, /deno task compile:all/);
+  assert.match(runs, /sha256sum \* > SHA256SUMS/);
+  assert.match(runs, /gh release create "\$GITHUB_REF_NAME" release\/\*/);
+  const setup = build.steps.find((s) => s.uses?.startsWith("denoland/setup-deno"));
+  assert.equal(setup?.with?.["deno-version"], `v${Deno.version.deno}`);
+});
