@@ -330,17 +330,23 @@ export class FileshareClient implements AsyncDisposable {
     }
     const { dir, base } = splitLocal(local);
     const temp = `${dir}/.${base}.fileshare-part-${randomSuffix()}`;
-    let file: Deno.FsFile | null = null;
+    // The temporary file is created before the request, so a local problem (missing folder,
+    // no permission) is reported without leaving a body half-read on the connection.
+    let file: Deno.FsFile | null = await Deno.open(temp, {
+      write: true,
+      createNew: true,
+      mode: 0o644,
+    }).catch((err) => {
+      throw new FileshareError("BAD_REQUEST", `${what}: cannot write "${local}": ${err.message}`);
+    });
     try {
-      const result = await this.download(remote, async (size) => {
+      const sink = file;
+      const result = await this.download(remote, (size) => {
         options.onSize?.(size);
-        file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
-        return file;
+        return Promise.resolve(sink);
       }, options);
-      const f = file as Deno.FsFile | null;
-      if (f === null) throw new ProtocolError("No body received");
-      if (options.fsync ?? true) await f.sync();
-      f.close();
+      if (options.fsync ?? true) await sink.sync();
+      sink.close();
       file = null;
       if (options.overwrite) {
         await Deno.rename(temp, local);
@@ -361,7 +367,7 @@ export class FileshareClient implements AsyncDisposable {
       return result;
     } finally {
       try {
-        (file as Deno.FsFile | null)?.close();
+        file?.close();
       } catch {
         // already closed
       }

@@ -165,11 +165,13 @@ export class Session {
   /** Runs one SCRAM step; false when the connection must close. */
   async #auth(req: Request): Promise<boolean> {
     if (this.#user !== undefined) throw new ProtocolError("Already authenticated");
+    let name = this.#scramUser?.name ?? "";
     try {
       if (req.op === "auth_start") {
         const first = parseClientFirst(req.message);
         await this.#deps.users.refresh();
         const login = this.#deps.users.lookup(first.user, this.#deps.defaultIterations);
+        name = first.user;
         this.#scram = serverFirst(first, login.credentials);
         this.#scramUser = login;
         await this.#conn.send({ status: "continue", message: this.#scram.message });
@@ -194,7 +196,8 @@ export class Session {
     } catch (err) {
       if (err instanceof ScramError) {
         this.#scram = null;
-        return await this.#authFailed(this.#scramUser?.name ?? "", err.message);
+        this.#scramUser = null;
+        return await this.#authFailed(name, err.message);
       }
       throw err;
     }
