@@ -190,7 +190,12 @@ export class LocalStore implements Store {
     const target = await this.#inParent(path, what);
     try {
       const info = await Deno.lstat(target);
-      if (info.isDirectory) throw new FileshareError("EXISTS", `${what}: a folder has that name`);
+      if (info.isDirectory) {
+        throw new FileshareError(
+          "EXISTS",
+          `${what}: a folder has that name (end the path with "/" to upload into it)`,
+        );
+      }
       if (!options.overwrite) {
         throw new FileshareError("EXISTS", `${what}: file already exists (use --overwrite)`);
       }
