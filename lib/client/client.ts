@@ -4,6 +4,7 @@ import { ConnectionError, FileshareError, ProtocolError } from "../protocol/erro
 import {
   asErrorResponse,
   type DirEntry,
+  EAGER_MAX_BYTES,
   PROTOCOL_NAME,
   PROTOCOL_VERSIONS,
 } from "../protocol/messages.ts";
@@ -235,13 +236,16 @@ export class FileshareClient implements AsyncDisposable {
   ): Promise<TransferResult> {
     return this.#serial(async () => {
       const started = performance.now();
+      // Small bodies go out with the request; the server reads them even when it refuses.
+      const eager = size <= EAGER_MAX_BYTES;
       await this.#conn.send({
         op: "upload",
         path: remote,
         size,
         overwrite: options.overwrite ?? false,
+        eager,
       });
-      expectStatus(await this.#conn.expectMessage(), "ready");
+      if (!eager) expectStatus(await this.#conn.expectMessage(), "ready");
       let sent;
       try {
         sent = await sendBody(this.#conn, source, size, options);

@@ -7,6 +7,8 @@ export const PROTOCOL_VERSIONS = [1] as const;
 export const PROTOCOL_NAME = "fileshare";
 /** Largest file size a request may declare (2^53 - 1 is JSON's exact-integer limit). */
 export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
+/** Largest upload a client may send without waiting for "ready" (one round trip saved). */
+export const EAGER_MAX_BYTES = 256 * 1024;
 /** Longest remote path in UTF-8 bytes. */
 export const MAX_PATH_BYTES = 4096;
 
@@ -36,6 +38,8 @@ export interface UploadRequest {
   path: string;
   size: number;
   overwrite: boolean;
+  /** The body follows at once, without waiting for "ready" (only up to EAGER_MAX_BYTES). */
+  eager: boolean;
 }
 /** Download the file at `path`. */
 export interface DownloadRequest {
@@ -164,13 +168,19 @@ export function parseRequest(msg: Record<string, unknown>): Request {
     }
     case "auth_final":
       return { op: "auth_final", message: str(msg, "message") };
-    case "upload":
-      return {
+    case "upload": {
+      const req: UploadRequest = {
         op: "upload",
         path: str(msg, "path"),
         size: size(msg, "size"),
         overwrite: bool(msg, "overwrite"),
+        eager: bool(msg, "eager"),
       };
+      if (req.eager && req.size > EAGER_MAX_BYTES) {
+        fail(`An eager upload may carry at most ${EAGER_MAX_BYTES} bytes`);
+      }
+      return req;
+    }
     case "download":
     case "delete":
     case "dir":

@@ -1,5 +1,5 @@
 import type { FrameConn } from "../protocol/conn.ts";
-import { FileshareError } from "../protocol/errors.ts";
+import { ConnectionError, FileshareError, ProtocolError } from "../protocol/errors.ts";
 import type {
   BenchMarkRequest,
   DeleteRequest,
@@ -10,7 +10,7 @@ import type {
   UploadRequest,
 } from "../protocol/messages.ts";
 import { parseRemotePath } from "../store/paths.ts";
-import type { Store } from "../store/store.ts";
+import type { Store, WriteHandle } from "../store/store.ts";
 import { receiveBody, sendBody } from "../transfer.ts";
 import type { ActivityEvent } from "../log/events.ts";
 
@@ -34,7 +34,10 @@ function requireWrite(ctx: HandlerContext, what: string): void {
   }
 }
 
-/** UPLOAD: checks, READY, body into an atomic write, commit, OK. */
+/**
+ * UPLOAD: checks, READY (skipped for an eager upload, whose body follows the request at once),
+ * body into an atomic write, commit, OK.
+ */
 export async function handleUpload(
   ctx: HandlerContext,
   req: UploadRequest,
@@ -43,12 +46,19 @@ export async function handleUpload(
   log.size = req.size;
   log.bytes = 0;
   log.overwrite = req.overwrite;
-  const path = parseRemotePath(req.path, `Cannot upload ${JSON.stringify(req.path)}`);
-  log.path = path.text;
-  requireWrite(ctx, `Cannot upload "${path.text}"`);
-  const write = await ctx.store.createWrite(path, { overwrite: req.overwrite });
+  let write: WriteHandle;
   try {
-    await ctx.conn.send({ status: "ready" });
+    const path = parseRemotePath(req.path, `Cannot upload ${JSON.stringify(req.path)}`);
+    log.path = path.text;
+    requireWrite(ctx, `Cannot upload "${path.text}"`);
+    write = await ctx.store.createWrite(path, { overwrite: req.overwrite });
+  } catch (err) {
+    // An eager body is already on its way: read and drop it so the answer stays in step.
+    if (req.eager) await drainBody(ctx.conn, req.size);
+    throw err;
+  }
+  try {
+    if (!req.eager) await ctx.conn.send({ status: "ready" });
     const body = await receiveBody(ctx.conn, req.size, write, {
       onProgress: (done) => (log.bytes = done),
     });
@@ -57,6 +67,15 @@ export async function handleUpload(
     await ctx.respond({ status: "ok", bytes: body.bytes, sha256: body.sha256 });
   } finally {
     await write.abort();
+  }
+}
+
+async function drainBody(conn: FrameConn, size: number): Promise<void> {
+  try {
+    await receiveBody(conn, size, null);
+  } catch (err) {
+    // The refusal is the answer; only a broken stream matters here.
+    if (err instanceof ProtocolError || err instanceof ConnectionError) throw err;
   }
 }
 

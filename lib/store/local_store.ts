@@ -108,9 +108,8 @@ export class LocalStore implements Store {
       segments: path.segments.slice(0, -1),
       text: path.segments.slice(0, -1).join("/"),
     };
+    // A parent that is not a folder makes the next operation fail with ENOTDIR (NOT_FOUND).
     const dir = await this.#existing(parent, what);
-    const info = await Deno.stat(dir);
-    if (!info.isDirectory) throw new FileshareError("NOT_FOUND", `${what}: parent is not a folder`);
     return `${dir}/${path.segments[path.segments.length - 1]}`;
   }
 
