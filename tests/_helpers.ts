@@ -7,6 +7,8 @@ import { ActivityLog } from "../lib/log/activity_log.ts";
 import { LocalStore } from "../lib/store/local_store.ts";
 import { FileshareServer, type ServerOptions } from "../lib/server/server.ts";
 import { FileshareClient } from "../lib/client/client.ts";
+import { FrameConn } from "../lib/protocol/conn.ts";
+import { clientFinal, clientFirst, parseServerFirst, saltedPassword } from "../lib/auth/scram.ts";
 
 /** Project root (absolute, no trailing slash). */
 export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -271,4 +273,43 @@ export async function listTree(dir: string, prefix = ""): Promise<string[]> {
     if (e.isDirectory && !e.isSymlink) out.push(...await listTree(`${dir}/${e.name}`, rel + "/"));
   }
   return out.sort();
+}
+
+/** Opens a raw framed connection and completes the handshake (and SCRAM login unless `login` is false). */
+export async function rawSession(
+  port: number,
+  options: { user?: keyof typeof USERS; login?: boolean } = {},
+): Promise<FrameConn> {
+  const conn = new FrameConn(await Deno.connect({ hostname: "127.0.0.1", port }), {
+    timeoutMs: 10_000,
+  });
+  try {
+    await conn.send({ op: "hello", protocol: "fileshare", versions: [1], client: "raw-test" });
+    const hello = await conn.expectMessage();
+    if (hello.status !== "ok") throw new Error(`handshake failed: ${JSON.stringify(hello)}`);
+    if (options.login === false) return conn;
+    const u = USERS[options.user ?? "alice"];
+    const first = clientFirst(u.name);
+    await conn.send({ op: "auth_start", mechanism: "SCRAM-SHA-256", message: first.message });
+    const cont = await conn.expectMessage();
+    const server = parseServerFirst(String(cont.message), first.nonce);
+    const salted = await saltedPassword(u.password, server.salt, server.iterations);
+    const final = clientFinal(first, server, salted);
+    await conn.send({ op: "auth_final", message: final.message });
+    const done = await conn.expectMessage();
+    if (done.status !== "ok") throw new Error(`login failed: ${JSON.stringify(done)}`);
+    return conn;
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+}
+
+/** Polls `check` until it returns true or `ms` pass. */
+export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("Timed out waiting for a condition");
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
