@@ -157,6 +157,15 @@ async function serve(args: string[]): Promise<number> {
   const graceMs = positiveInt(values.grace, "grace", 10) * 1000;
   const maxConnections = positiveInt(values["max-connections"], "max-connections", 4096, 1);
 
+  // Listen for signals before announcing readiness, so a stop right after the
+  // "listening on" line is still a graceful one.
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const stop = Promise.withResolvers<Deno.Signal>();
+  const handlers = signals.map((sig) => {
+    const h = () => stop.resolve(sig);
+    Deno.addSignalListener(sig, h);
+    return [sig, h] as const;
+  });
   const usersPath = userPath(values.users);
   let users = await UsersFile.load(usersPath);
   if (users === null) {
@@ -195,13 +204,6 @@ async function serve(args: string[]): Promise<number> {
   });
   console.log(`listening on ${values.host}:${server.addr.port}`);
 
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  const stop = Promise.withResolvers<Deno.Signal>();
-  const handlers = signals.map((sig) => {
-    const h = () => stop.resolve(sig);
-    Deno.addSignalListener(sig, h);
-    return [sig, h] as const;
-  });
   const reason = await stop.promise;
   console.log(`${reason}: stopping (in-flight transfers get ${graceMs / 1000} s)`);
   await server.shutdown();

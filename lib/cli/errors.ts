@@ -1,4 +1,5 @@
 import { ConnectionError, FileshareError } from "../protocol/errors.ts";
+import { UsersError } from "../auth/users.ts";
 
 /** Bad command-line input: exit code 2 with usage on stderr. */
 export class UsageError extends Error {
@@ -17,7 +18,8 @@ export function exitCodeFor(err: unknown): number {
 /** The one line printed for an error, naming the cause. */
 export function errorLine(err: unknown): string {
   if (
-    err instanceof UsageError || err instanceof FileshareError || err instanceof ConnectionError
+    err instanceof UsageError || err instanceof FileshareError || err instanceof ConnectionError ||
+    err instanceof UsersError
   ) {
     return err.message;
   }

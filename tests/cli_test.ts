@@ -1,0 +1,318 @@
+import assert from "node:assert/strict";
+import { runTool, spawnServer, USERS, writeTestUsers } from "./_helpers.ts";
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "fileshare-cli-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("server first start creates admin, prints the password once, never logs it", async () => {
+  await withDir(async (dir) => {
+    const srv = await spawnServer(dir);
+    const out = srv.stdout();
+    const m = /password:\s+(\S+)/.exec(out);
+    assert.ok(m, out);
+    const password = m[1];
+    assert.match(out, /user add NAME/);
+    // The printed password works.
+    const ls = await runTool("client", [
+      "--server",
+      `127.0.0.1:${srv.port}`,
+      "--user",
+      "admin",
+      "dir",
+    ], {
+      cwd: dir,
+      env: { FILESHARE_PASSWORD: password },
+    });
+    assert.equal(ls.code, 0, ls.stderr);
+    const stopped = await srv.stop("SIGINT");
+    assert.equal(stopped.code, 0);
+    const info = await Deno.stat(`${dir}/users.json`);
+    assert.equal(info.mode! & 0o777, 0o600);
+    assert.ok(!(await Deno.readTextFile(`${dir}/users.json`)).includes(password));
+    const log = await Deno.readTextFile(`${dir}/fileshare.jsonl`);
+    assert.ok(!log.includes(password));
+    const events = log.trim().split("\n").map((l) => JSON.parse(l).event);
+    assert.equal(events[0], "server_start");
+    assert.equal(events.at(-1), "server_stop");
+    assert.ok((await Deno.stat(`${dir}/server_docs`)).isDirectory, "default root under INIT_CWD");
+    // A second start finds the users file and prints no password.
+    const again = await spawnServer(dir);
+    assert.doesNotMatch(again.stdout(), /password/);
+    assert.equal((await again.stop("SIGTERM")).code, 0);
+  });
+});
+
+Deno.test("server user add/list/passwd/remove manage the users file", async () => {
+  await withDir(async (dir) => {
+    const users = ["--users", "u.json"];
+    const add = await runTool("server", [
+      "user",
+      "add",
+      "carol",
+      "--password-stdin",
+      "--iterations",
+      "4096",
+      ...users,
+    ], {
+      cwd: dir,
+      stdin: "carol-pw\n",
+    });
+    assert.equal(add.code, 0, add.stderr);
+    const ro = await runTool("server", [
+      "user",
+      "add",
+      "dave",
+      "--read-only",
+      "--password-stdin",
+      ...users,
+    ], {
+      cwd: dir,
+      stdin: "dave-pw\n",
+    });
+    assert.equal(ro.code, 0, ro.stderr);
+    const text = await Deno.readTextFile(`${dir}/u.json`);
+    assert.ok(!text.includes("carol-pw") && !text.includes("dave-pw"), "no passwords stored");
+    const data = JSON.parse(text);
+    assert.equal(data.users.dave.iterations, 600_000, "default iterations");
+    assert.deepEqual(Object.keys(data.users.carol).sort(), [
+      "created",
+      "iterations",
+      "readOnly",
+      "salt",
+      "serverKey",
+      "storedKey",
+    ]);
+    assert.equal((await Deno.stat(`${dir}/u.json`)).mode! & 0o777, 0o600);
+    const list = await runTool("server", ["user", "list", ...users], { cwd: dir });
+    assert.equal(list.stdout, "carol\ndave  (read-only)\n");
+    const dup = await runTool("server", ["user", "add", "carol", "--password-stdin", ...users], {
+      cwd: dir,
+      stdin: "x\n",
+    });
+    assert.equal(dup.code, 1);
+    assert.equal(dup.stderr.trim(), 'User "carol" already exists');
+    const bad = await runTool(
+      "server",
+      ["user", "add", "bad name!", "--password-stdin", ...users],
+      {
+        cwd: dir,
+        stdin: "x\n",
+      },
+    );
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Invalid user name/);
+    const noPw = await runTool("server", ["user", "add", "erin", ...users], { cwd: dir });
+    assert.equal(noPw.code, 2, "no terminal and no --password-stdin is a usage error");
+
+    // The new password works, the old one does not.
+    const srv = await spawnServer(dir, ["--users", "u.json"]);
+    try {
+      const login = (pw: string) =>
+        runTool("client", ["--server", `127.0.0.1:${srv.port}`, "--user", "carol", "ls"], {
+          cwd: dir,
+          env: { FILESHARE_PASSWORD: pw },
+        });
+      assert.equal((await login("carol-pw")).code, 0);
+      const pw = await runTool("server", [
+        "user",
+        "passwd",
+        "carol",
+        "--password-stdin",
+        "--iterations",
+        "4096",
+        ...users,
+      ], {
+        cwd: dir,
+        stdin: "new-pw\n",
+      });
+      assert.equal(pw.code, 0, pw.stderr);
+      // The running server picks the change up without a restart.
+      assert.equal((await login("new-pw")).code, 0);
+      const old = await login("carol-pw");
+      assert.equal(old.code, 1);
+      assert.equal(old.stderr.trim(), "Authentication failed: wrong user name or password");
+      const rm = await runTool("server", ["user", "remove", "carol", ...users], { cwd: dir });
+      assert.equal(rm.code, 0);
+      assert.equal((await login("new-pw")).code, 1);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+Deno.test("client commands as a child process: exit codes and one clear line", async (t) => {
+  await withDir(async (dir) => {
+    await writeTestUsers(`${dir}/users.json`);
+    const srv = await spawnServer(dir);
+    const conn = ["--server", `127.0.0.1:${srv.port}`, "--user", "alice"];
+    const env = { FILESHARE_PASSWORD: USERS.alice.password };
+    const client = (args: string[], extra: { env?: Record<string, string>; stdin?: string } = {}) =>
+      runTool("client", [...conn, ...args], {
+        cwd: dir,
+        env: { ...env, ...extra.env },
+        stdin: extra.stdin,
+      });
+    try {
+      await Deno.mkdir(`${dir}/work`);
+      await Deno.writeTextFile(`${dir}/work/a b ü.txt`, "abc<EOF>def");
+      await t.step("upload resolves local paths against INIT_CWD", async () => {
+        const r = await client(["upload", "work/a b ü.txt"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^uploaded a b ü\.txt \(11 B\) in .*sha256 verified\n$/);
+        assert.equal(await Deno.readTextFile(`${dir}/server_docs/a b ü.txt`), "abc<EOF>def");
+      });
+      await t.step("upload into a folder with a trailing slash", async () => {
+        assert.equal((await client(["mkdir", "docs"])).code, 0);
+        const r = await client(["put", "work/a b ü.txt", "docs/"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok((await Deno.stat(`${dir}/server_docs/docs/a b ü.txt`)).isFile);
+      });
+      await t.step("existing remote file: exit 1 with one line", async () => {
+        const r = await client(["upload", "work/a b ü.txt"]);
+        assert.equal(r.code, 1);
+        assert.equal(
+          r.stderr,
+          'Cannot upload "a b ü.txt": file already exists (use --overwrite)\n',
+        );
+        assert.equal(r.stdout, "");
+        assert.equal((await client(["upload", "work/a b ü.txt", "--overwrite"])).code, 0);
+      });
+      await t.step("dir --json prints one JSON array", async () => {
+        const r = await client(["dir", "--json"]);
+        assert.equal(r.code, 0);
+        const entries = JSON.parse(r.stdout);
+        assert.deepEqual(entries.map((e: { name: string }) => e.name), ["a b ü.txt", "docs"]);
+        for (const e of entries) {
+          assert.deepEqual(Object.keys(e).sort(), ["mtime", "name", "size", "type"]);
+        }
+        const ls = await client(["ls", "docs"]);
+        assert.match(ls.stdout, /a b ü\.txt/);
+      });
+      await t.step(
+        "download defaults to the base name in the current folder, never overwriting",
+        async () => {
+          const r = await client(["download", "docs/a b ü.txt"]);
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(await Deno.readTextFile(`${dir}/a b ü.txt`), "abc<EOF>def");
+          const again = await client(["get", "docs/a b ü.txt"]);
+          assert.equal(again.code, 1);
+          assert.match(again.stderr, /exists \(use --overwrite\)\n$/);
+          assert.equal(again.stderr.split("\n").length, 2);
+          const into = await client(["download", "docs/a b ü.txt", "work"]);
+          assert.equal(into.code, 1, "work/a b ü.txt exists already");
+          const missing = await client(["download", "nope.txt"]);
+          assert.equal(missing.code, 1);
+          assert.equal(missing.stderr, 'Cannot download "nope.txt": not found\n');
+          assert.equal(await Deno.stat(`${dir}/nope.txt`).then(() => true, () => false), false);
+        },
+      );
+      await t.step("subfolder create|delete is an alias of mkdir/rmdir", async () => {
+        assert.equal((await client(["subfolder", "create", "sub/deeper"])).code, 0);
+        assert.ok((await Deno.stat(`${dir}/server_docs/sub/deeper`)).isDirectory);
+        const notEmpty = await client(["subfolder", "delete", "sub"]);
+        assert.equal(notEmpty.code, 1);
+        assert.match(notEmpty.stderr, /not empty \(use --recursive\)/);
+        assert.equal((await client(["subfolder", "delete", "sub", "--recursive"])).code, 0);
+        assert.equal((await client(["subfolder", "rename", "x"])).code, 2);
+      });
+      await t.step("delete, and traversal refused", async () => {
+        assert.equal((await client(["delete", "docs/a b ü.txt"])).code, 0);
+        const r = await client(["delete", "../users.json"]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /leaves the shared folder/);
+        assert.ok((await Deno.stat(`${dir}/users.json`)).isFile);
+      });
+      await t.step("password from --password-stdin", async () => {
+        const r = await runTool("client", [...conn, "--password-stdin", "ls"], {
+          cwd: dir,
+          stdin: `${USERS.alice.password}\n`,
+        });
+        assert.equal(r.code, 0, r.stderr);
+      });
+      await t.step("wrong password and unknown user: exit 1, same line", async () => {
+        const a = await client(["ls"], { env: { FILESHARE_PASSWORD: "wrong" } });
+        const b = await runTool("client", [
+          "--server",
+          `127.0.0.1:${srv.port}`,
+          "--user",
+          "nobody",
+          "ls",
+        ], {
+          cwd: dir,
+          env: { FILESHARE_PASSWORD: "wrong" },
+        });
+        assert.equal(a.code, 1);
+        assert.equal(a.stderr, b.stderr);
+      });
+      await t.step("read-only user refused on writes", async () => {
+        const r = await runTool("client", [
+          "--server",
+          `127.0.0.1:${srv.port}`,
+          "--user",
+          "bob",
+          "mkdir",
+          "x",
+        ], {
+          cwd: dir,
+          env: { FILESHARE_PASSWORD: USERS.bob.password },
+        });
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /read-only/);
+      });
+      await t.step("FILESHARE_SERVER and FILESHARE_USER", async () => {
+        const r = await runTool("client", ["ls"], {
+          cwd: dir,
+          env: { ...env, FILESHARE_SERVER: `127.0.0.1:${srv.port}`, FILESHARE_USER: "alice" },
+        });
+        assert.equal(r.code, 0, r.stderr);
+      });
+      await t.step("usage errors exit 2 with usage on stderr", async () => {
+        for (
+          const args of [["frobnicate"], [], ["upload"], ["dir", "a", "b"], ["--bogus", "ls"], [
+            "--server",
+            "x:99999",
+            "ls",
+          ]]
+        ) {
+          const r = await client(args);
+          assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+          assert.match(r.stderr, /Usage: client/);
+        }
+        const noPw = await runTool("client", [...conn, "ls"], { cwd: dir });
+        assert.equal(noPw.code, 2);
+        assert.match(noPw.stderr, /No password/);
+      });
+      await t.step("an unreachable server is one clear line", async () => {
+        const r = await runTool("client", ["--server", "127.0.0.1:1", "--user", "alice", "ls"], {
+          cwd: dir,
+          env,
+        });
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /^Cannot connect to 127\.0\.0\.1:1: /);
+      });
+    } finally {
+      assert.equal((await srv.stop("SIGTERM")).code, 0);
+    }
+  });
+});
+
+Deno.test("--help and --version, and bad server flags", async () => {
+  await withDir(async (dir) => {
+    for (const tool of ["server", "client"] as const) {
+      const help = await runTool(tool, ["--help"], { cwd: dir });
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, /Usage/);
+    }
+    const bad = await runTool("server", ["--port", "http"], { cwd: dir });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Invalid --port "http"/);
+    const unknown = await runTool("server", ["--frobnicate"], { cwd: dir });
+    assert.equal(unknown.code, 2);
+  });
+});
