@@ -1,0 +1,52 @@
+/** Number formatting shared by the report renderers. */
+
+/** `1,234,567` */
+export function int(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** Bytes in binary units. */
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+}
+
+/** A number with a sensible count of digits, or "n/a" for null. */
+export function num(n: number | null, digits = 1): string {
+  if (n === null || !Number.isFinite(n)) return "n/a";
+  if (Math.abs(n) >= 1000) return int(n);
+  if (Math.abs(n) >= 100) return n.toFixed(0);
+  return n.toFixed(n !== 0 && Math.abs(n) < 1 ? Math.max(digits, 2) : digits);
+}
+
+/** A duration in ms as `850 ms`, `12.3 s`, `4 min 10 s`, `2 h 5 min`. */
+export function duration(ms: number | null): string {
+  if (ms === null) return "n/a";
+  if (ms < 1000) return `${num(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${m % 60} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+/** `2026-11-24 16:06:31` (UTC). */
+export function time(iso: string): string {
+  return iso.slice(0, 19).replace("T", " ");
+}
+
+/** `1 min`, `15 min`, `1 h`, `1 d` for a bucket length in seconds. */
+export function bucketName(seconds: number): string {
+  if (seconds % 86400 === 0) return `${seconds / 86400} d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  return `${seconds / 60} min`;
+}
