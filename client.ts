@@ -16,7 +16,7 @@ import { COMMAND_ALIASES, runCommand } from "./lib/client/commands.ts";
 import { benchMain } from "./lib/client/bench_cli.ts";
 import { asCliError, errorLine, exitCodeFor, UsageError } from "./lib/cli/errors.ts";
 import { DEFAULT_SERVER, parseServerAddress } from "./lib/cli/address.ts";
-import { promptHidden, promptLine, readStdinLine, stdinIsTerminal } from "./lib/cli/password.ts";
+import { credentials, env } from "./lib/cli/credentials.ts";
 
 const USAGE = `Usage: client [options] COMMAND [ARGS]
 
@@ -47,48 +47,22 @@ Examples:
 
 Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error.`;
 
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
+/** Index of the command word: the first argument that is neither a flag nor a flag's value. */
+function commandIndex(args: string[]): number {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--server" || args[i] === "--user") i++;
+    else if (!args[i].startsWith("-")) return i;
   }
-}
-
-async function credentials(
-  values: { user?: string; "password-stdin": boolean },
-): Promise<{ user: string; password: string }> {
-  let user = values.user ?? env("FILESHARE_USER");
-  if (!user) {
-    if (!stdinIsTerminal() || values["password-stdin"]) {
-      throw new UsageError("No user name: pass --user NAME or set FILESHARE_USER");
-    }
-    user = (await promptLine("User: "))?.trim() || undefined;
-    if (!user) throw new UsageError("No user name given");
-  }
-  let password: string | undefined;
-  if (values["password-stdin"]) {
-    password = (await readStdinLine()) ?? undefined;
-    if (!password) {
-      throw new UsageError("No password on stdin (--password-stdin reads the first line)");
-    }
-  } else {
-    password = env("FILESHARE_PASSWORD");
-  }
-  if (password === undefined) {
-    if (!stdinIsTerminal()) {
-      throw new UsageError("No password: use --password-stdin, FILESHARE_PASSWORD or a terminal");
-    }
-    password = (await promptHidden(`Password for ${user}: `)) ?? undefined;
-    if (!password) throw new UsageError("No password given");
-  }
-  return { user, password };
+  return -1;
 }
 
 /** Runs the client CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   try {
-    if (args[0] === "bench") return await benchMain(args.slice(1));
+    const bench = commandIndex(args);
+    if (bench >= 0 && args[bench] === "bench") {
+      return await benchMain([...args.slice(0, bench), ...args.slice(bench + 1)]);
+    }
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,

@@ -9,6 +9,8 @@ export interface LocalStoreOptions {
   fsync?: boolean;
 }
 
+const LIST_BATCH = 64;
+
 function quote(path: RemotePath): string {
   return `"${path.text || "/"}"`;
 }
@@ -127,24 +129,32 @@ export class LocalStore implements Store {
   async list(path: RemotePath): Promise<DirEntry[]> {
     const what = `Cannot list ${quote(path)}`;
     const dir = await this.#existing(path, what);
-    const out: DirEntry[] = [];
+    const names: { name: string; link: boolean }[] = [];
     try {
       for await (const e of Deno.readDir(dir)) {
-        if (e.name.startsWith(TEMP_PREFIX)) continue;
-        const abs = `${dir}/${e.name}`;
-        try {
-          if (e.isSymlink && !isInside(this.#root, await Deno.realPath(abs))) continue;
-          const entry = await this.#entry(e.name, abs);
-          if (entry) out.push(entry);
-        } catch {
-          // vanished meanwhile or a dangling link: not listed
-        }
+        if (!e.name.startsWith(TEMP_PREFIX)) names.push({ name: e.name, link: e.isSymlink });
       }
     } catch (err) {
       if (err instanceof Deno.errors.NotADirectory) {
         throw new FileshareError("BAD_REQUEST", `${what}: not a folder`);
       }
       throw mapFsError(err, what);
+    }
+    const describe = async ({ name, link }: { name: string; link: boolean }) => {
+      const abs = `${dir}/${name}`;
+      try {
+        if (link && !isInside(this.#root, await Deno.realPath(abs))) return null;
+        return await this.#entry(name, abs);
+      } catch {
+        return null; // vanished meanwhile, or a dangling link: not listed
+      }
+    };
+    // Stat in batches: the runtime runs them on its blocking pool in parallel.
+    const out: DirEntry[] = [];
+    for (let i = 0; i < names.length; i += LIST_BATCH) {
+      for (const e of await Promise.all(names.slice(i, i + LIST_BATCH).map(describe))) {
+        if (e) out.push(e);
+      }
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
