@@ -274,7 +274,7 @@ Deno.test("client commands as a child process: exit codes and one clear line", a
       });
       await t.step("usage errors exit 2 with usage on stderr", async () => {
         for (
-          const args of [["frobnicate"], [], ["upload"], ["dir", "a", "b"], ["--bogus", "ls"], [
+          const args of [["frobnicate"], ["upload"], ["dir", "a", "b"], ["--bogus", "ls"], [
             "--server",
             "x:99999",
             "ls",

@@ -19,6 +19,64 @@ export const COMMAND_ALIASES: Record<string, string> = {
   rmdir: "rmdir",
 };
 
+/** Usage, description and examples of each one-shot command, for `client COMMAND --help`. */
+export const COMMAND_HELP: Record<string, { usage: string; about: string; examples: string[] }> = {
+  upload: {
+    usage: "client upload LOCAL [REMOTE] [--overwrite]",
+    about: "Upload a local file. REMOTE defaults to the file's name in the shared root; a REMOTE " +
+      'ending in "/" is a folder to upload into. Refuses to replace a file unless --overwrite.',
+    examples: [
+      "client upload report.pdf",
+      "client upload report.pdf docs/",
+      "client put a.txt b.txt --overwrite",
+    ],
+  },
+  download: {
+    usage: "client download REMOTE [LOCAL] [--overwrite]",
+    about: "Download a file, verified by SHA-256, to LOCAL (default: its name in the current " +
+      "folder; a folder means into it). Never replaces a local file unless --overwrite.",
+    examples: ["client download docs/report.pdf", "client get docs/report.pdf ~/Desktop/"],
+  },
+  delete: {
+    usage: "client delete REMOTE",
+    about: "Delete a remote file.",
+    examples: ["client rm old.txt"],
+  },
+  dir: {
+    usage: "client dir [REMOTE_DIR] [--json]",
+    about: "List a remote folder (default the shared root): type, size, modified time, name.",
+    examples: ["client ls", "client dir photos --json"],
+  },
+  mkdir: {
+    usage: "client mkdir REMOTE_DIR",
+    about: "Create a remote folder and any missing parents.",
+    examples: ["client mkdir photos/2026", "client subfolder create photos/2026"],
+  },
+  rmdir: {
+    usage: "client rmdir REMOTE_DIR [--recursive]",
+    about: "Remove a remote folder; a non-empty one only with --recursive (-r).",
+    examples: ["client rmdir old", "client subfolder delete old --recursive"],
+  },
+};
+
+/** The `--help` text of one command (aliases accepted). */
+export function commandHelp(name: string): string {
+  const cmd = COMMAND_ALIASES[name] ?? name;
+  const h = COMMAND_HELP[cmd];
+  const aliases = Object.entries(COMMAND_ALIASES).filter(([k, v]) => v === cmd && k !== cmd).map((
+    [k],
+  ) => k);
+  return [
+    `Usage: ${h.usage}`,
+    "",
+    h.about,
+    ...(aliases.length ? ["", `Alias: ${aliases.join(", ")}`] : []),
+    "",
+    "Examples:",
+    ...h.examples.map((e) => `  ${e}`),
+  ].join("\n");
+}
+
 /** Options a one-shot command takes. */
 export interface CommandOptions {
   overwrite: boolean;

@@ -1,0 +1,59 @@
+import { FileshareClient } from "./client.ts";
+import type { ShellLogin } from "./shell.ts";
+import { FileshareError } from "../protocol/errors.ts";
+import { errorLine, UsageError } from "../cli/errors.ts";
+import { parseServerAddress } from "../cli/address.ts";
+import { promptHidden, promptLine } from "../cli/password.ts";
+
+/** What is already known before the prompts. */
+export interface LoginDefaults {
+  /** Server address to offer (or to use without asking when `serverGiven`). */
+  server: string;
+  serverGiven: boolean;
+  user?: string;
+  /** From FILESHARE_PASSWORD: used for the first attempt without a prompt. */
+  password?: string;
+}
+
+/** Most login attempts before giving up. */
+export const LOGIN_ATTEMPTS = 3;
+
+/**
+ * Asks on the terminal for the server (default shown), the user and the password (not
+ * echoed), and connects; a failed login asks again, up to {@link LOGIN_ATTEMPTS} times.
+ */
+export async function interactiveLogin(
+  defaults: LoginDefaults,
+  err: (line: string) => void,
+): Promise<{ client: FileshareClient; login: ShellLogin }> {
+  let server = defaults.server;
+  let user = defaults.user;
+  let last: unknown = null;
+  for (let attempt = 1; attempt <= LOGIN_ATTEMPTS; attempt++) {
+    if (!defaults.serverGiven || attempt > 1 && !(last instanceof FileshareError)) {
+      const answer = await promptLine(`Server [${server}]: `);
+      if (answer === null) throw new UsageError("No server given");
+      if (answer.trim()) server = answer.trim();
+    }
+    const address = parseServerAddress(server);
+    const typed = await promptLine(user ? `User [${user}]: ` : "User: ");
+    if (typed === null) throw new UsageError("No user name given");
+    if (typed.trim()) user = typed.trim();
+    if (!user) {
+      err("A user name is needed");
+      continue;
+    }
+    const password = attempt === 1 && defaults.password !== undefined
+      ? defaults.password
+      : await promptHidden(`Password for ${user}: `);
+    if (password === null) throw new UsageError("No password given");
+    const login: ShellLogin = { ...address, user, password };
+    try {
+      return { client: await FileshareClient.connect(login), login };
+    } catch (e) {
+      last = e;
+      err(errorLine(e) + (attempt < LOGIN_ATTEMPTS ? " (try again)" : ""));
+    }
+  }
+  throw last;
+}
