@@ -12,11 +12,10 @@
 import { parseArgs } from "node:util";
 import denoConfig from "./deno.json" with { type: "json" };
 import { analyze, parseTime } from "./lib/report/analyze.ts";
-import { LogReadError } from "./lib/report/read_log.ts";
 import { renderText } from "./lib/report/render_text.ts";
 import { renderJson } from "./lib/report/render_json.ts";
 import { renderHtml } from "./lib/report/render_html.ts";
-import { asCliError, errorLine, exitCodeFor, UsageError } from "./lib/cli/errors.ts";
+import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
 
 const USAGE = `Usage: analysis [LOG ...] [options]
@@ -94,11 +93,7 @@ export async function main(args: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    const e = asCliError(err);
-    const code = exitCodeFor(e);
-    const line = e instanceof LogReadError ? e.message : errorLine(e);
-    console.error(code === 2 ? `${line}\n\n${USAGE}` : line);
-    return code;
+    return reportCliError(err, USAGE);
   }
 }
 

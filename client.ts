@@ -14,7 +14,7 @@ import denoConfig from "./deno.json" with { type: "json" };
 import { FileshareClient } from "./lib/client/client.ts";
 import { COMMAND_ALIASES, COMMAND_HELP, commandHelp, runCommand } from "./lib/client/commands.ts";
 import { benchMain } from "./lib/client/bench_cli.ts";
-import { asCliError, errorLine, exitCodeFor, UsageError } from "./lib/cli/errors.ts";
+import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { DEFAULT_SERVER, parseServerAddress } from "./lib/cli/address.ts";
 import { credentials, env } from "./lib/cli/credentials.ts";
 import { stdinIsTerminal } from "./lib/cli/password.ts";
@@ -170,10 +170,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(values.json ? JSON.stringify(out.json) : out.text);
     return 0;
   } catch (err) {
-    const e = asCliError(err);
-    const code = exitCodeFor(e);
-    console.error(code === 2 ? `${errorLine(e)}\n\n${USAGE}` : errorLine(e));
-    return code;
+    return reportCliError(err, USAGE);
   }
 }
 

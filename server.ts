@@ -15,7 +15,7 @@ import { DEFAULT_ITERATIONS } from "./lib/auth/scram.ts";
 import { ActivityLog } from "./lib/log/activity_log.ts";
 import { LocalStore } from "./lib/store/local_store.ts";
 import { FileshareServer } from "./lib/server/server.ts";
-import { asCliError, errorLine, exitCodeFor, UsageError } from "./lib/cli/errors.ts";
+import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
 import { promptHidden, readStdinLine, stdinIsTerminal } from "./lib/cli/password.ts";
 
@@ -226,11 +226,7 @@ export async function main(args: string[]): Promise<number> {
     if (args[0] === "user") return await userCommand(args.slice(1));
     return await serve(args);
   } catch (err) {
-    const e = asCliError(err);
-    const code = exitCodeFor(e);
-    const line = errorLine(e);
-    console.error(code === 2 ? `${line}\n\n${USAGE}` : line);
-    return code;
+    return reportCliError(err, USAGE);
   }
 }
 

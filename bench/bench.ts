@@ -87,6 +87,11 @@ async function rawCopy(file: string, dir: string): Promise<number> {
   return ms;
 }
 
+/** Flushes dirty pages left by the previous case, so each case starts from a quiet disk. */
+async function settle(): Promise<void> {
+  await new Deno.Command("sync").output().catch(() => null);
+}
+
 async function startServer(dir: string, name: string, args: string[]): Promise<ChildServer> {
   await Deno.mkdir(`${dir}/${name}`);
   return await spawnServer(dir, ["--root", `${name}/root`, "--log", `${name}/log.jsonl`, ...args]);
@@ -210,16 +215,24 @@ async function main(): Promise<void> {
       let single = 0;
       for (const op of ["upload", "download"] as const) {
         for (const clients of [1, 8, 64]) {
-          const r = await runLoad({
-            hostname: "127.0.0.1",
-            port: fast.port,
-            user: USERS.alice.name,
-            password: USERS.alice.password,
-            clients,
-            files: 1,
-            size,
-            op,
-          });
+          await settle();
+          const runs = [];
+          for (let i = 0; i < repeat; i++) {
+            runs.push(
+              await runLoad({
+                hostname: "127.0.0.1",
+                port: fast.port,
+                user: USERS.alice.name,
+                password: USERS.alice.password,
+                clients,
+                files: 1,
+                size,
+                op,
+              }),
+            );
+          }
+          // The run with the median rate stands for the case.
+          const r = runs.sort((x, y) => x.mbps - y.mbps)[Math.floor(runs.length / 2)];
           results.push({
             op,
             clients,
@@ -242,6 +255,7 @@ async function main(): Promise<void> {
       json.c = results;
     }
     if (!skip.has("d")) {
+      await settle();
       const n = quick ? 500 : 2000;
       await using client = await connect(fast.port);
       await client.mkdir("small");

@@ -20,117 +20,130 @@ function quote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-Deno.test("the interactive shell works in a real terminal (tmux)", async () => {
-  await using srv = await startServer();
-  const local = await Deno.makeTempDir({ prefix: "fileshare-tmux-" });
-  const session = `fileshare-test-${crypto.randomUUID().slice(0, 8)}`;
-  const screen = () => tmux("capture-pane", "-t", session, "-p", "-S", "-200");
-  const waitFor = async (pattern: RegExp, ms = 15_000) => {
+/** A tmux session running one command, with screen polling and typing. */
+class Terminal implements AsyncDisposable {
+  readonly name = `fileshare-test-${crypto.randomUUID().slice(0, 8)}`;
+
+  static async start(command: string, cwd?: string): Promise<Terminal> {
+    const t = new Terminal();
+    await tmux(
+      "new-session",
+      "-d",
+      "-s",
+      t.name,
+      "-x",
+      "120",
+      "-y",
+      "40",
+      ...(cwd ? ["-c", cwd] : []),
+      command,
+    );
+    return t;
+  }
+
+  screen(): Promise<string> {
+    return tmux("capture-pane", "-t", this.name, "-p", "-S", "-200");
+  }
+
+  /** Polls the screen until `pattern` matches; returns the screen. */
+  async waitFor(pattern: RegExp, ms = 15_000): Promise<string> {
     const end = Date.now() + ms;
     for (;;) {
-      const text = await screen();
+      const text = await this.screen();
       if (pattern.test(text)) return text;
       if (Date.now() > end) throw new Error(`Timed out waiting for ${pattern}; screen:\n${text}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-  };
-  const type = async (text: string) => {
-    await tmux("send-keys", "-t", session, "-l", text);
-    await tmux("send-keys", "-t", session, "Enter");
-  };
+  }
+
+  /** Types `text` literally and presses Enter. */
+  async type(text: string): Promise<void> {
+    await tmux("send-keys", "-t", this.name, "-l", text);
+    await tmux("send-keys", "-t", this.name, "Enter");
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await tmux("kill-session", "-t", this.name).catch(() => "");
+  }
+}
+
+function clientCommand(env: string[], args: string[]): string {
+  return [
+    "env",
+    ...env,
+    "NO_COLOR=1",
+    quote(Deno.execPath()),
+    "run",
+    "-P=client",
+    "--no-prompt",
+    "--config",
+    quote(CONFIG),
+    quote(`${ROOT}/client.ts`),
+    ...args,
+  ].join(" ") + "; echo EXITED $?; sleep 30";
+}
+
+Deno.test("the interactive shell works in a real terminal (tmux)", async () => {
+  await using srv = await startServer();
+  const local = await Deno.makeTempDir({ prefix: "fileshare-tmux-" });
   try {
     await Deno.writeTextFile(`${local}/hello world.txt`, "hello from the terminal");
     await Deno.mkdir(`${srv.root}/inbox`);
-    const command = [
-      "env",
-      `INIT_CWD=${quote(local)}`,
-      "NO_COLOR=1",
-      quote(Deno.execPath()),
-      "run",
-      "-P=client",
-      "--no-prompt",
-      "--config",
-      quote(CONFIG),
-      quote(`${ROOT}/client.ts`),
-      "--server",
-      `127.0.0.1:${srv.port}`,
-    ].join(" ") + "; echo EXITED $?; sleep 30";
-    await tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", local, command);
-
-    await waitFor(/User:\s*$/m);
-    await type("alice");
-    await waitFor(/Password for alice:\s*$/m);
-    await type(USERS.alice.password);
-    let text = await waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
+    await using t = await Terminal.start(
+      clientCommand([`INIT_CWD=${quote(local)}`], ["--server", `127.0.0.1:${srv.port}`]),
+      local,
+    );
+    await t.waitFor(/User:\s*$/m);
+    await t.type("alice");
+    await t.waitFor(/Password for alice:\s*$/m);
+    await t.type(USERS.alice.password);
+    let text = await t.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
     assert.ok(!text.includes(USERS.alice.password), "the password is never on the screen");
     assert.ok(!text.includes("alice-pw"), "not even part of it");
 
-    await type("ls");
-    await waitFor(/inbox\//);
-    await type("cd inbox");
-    await waitFor(/:\/inbox>\s*$/m);
-    await type('put "hello world.txt"');
-    await waitFor(/uploaded inbox\/hello world\.txt \(23 B\).*sha256 verified/);
+    await t.type("ls");
+    await t.waitFor(/inbox\//);
+    await t.type("cd inbox");
+    await t.waitFor(/:\/inbox>\s*$/m);
+    await t.type('put "hello world.txt"');
+    await t.waitFor(/uploaded inbox\/hello world\.txt \(23 B\).*sha256 verified/);
     assert.equal(
       await Deno.readTextFile(`${srv.root}/inbox/hello world.txt`),
       "hello from the terminal",
     );
-    await type('get "hello world.txt" copy.txt');
-    await waitFor(/downloaded inbox\/hello world\.txt/);
+    await t.type('get "hello world.txt" copy.txt');
+    await t.waitFor(/downloaded inbox\/hello world\.txt/);
     assert.equal(await Deno.readTextFile(`${local}/copy.txt`), "hello from the terminal");
-    await type("rm nothing-here.txt");
-    text = await waitFor(/Cannot delete "inbox\/nothing-here\.txt": not found\n.*:\/inbox>\s*$/m);
-    await type("pwd");
-    await waitFor(/^\/inbox$/m);
-    await type("quit");
-    text = await waitFor(/EXITED 0/);
+    await t.type("rm nothing-here.txt");
+    await t.waitFor(/Cannot delete "inbox\/nothing-here\.txt": not found\n.*:\/inbox>\s*$/m);
+    await t.type("pwd");
+    await t.waitFor(/^\/inbox$/m);
+    await t.type("quit");
+    text = await t.waitFor(/EXITED 0/);
     assert.ok(!text.includes(USERS.alice.password));
   } finally {
-    await tmux("kill-session", "-t", session).catch(() => "");
     await Deno.remove(local, { recursive: true });
   }
 });
 
 Deno.test("the shell re-prompts after a failed login, up to three times", async () => {
   await using srv = await startServer();
-  const session = `fileshare-test-${crypto.randomUUID().slice(0, 8)}`;
-  const screen = () => tmux("capture-pane", "-t", session, "-p");
-  const waitFor = async (pattern: RegExp) => {
-    const end = Date.now() + 15_000;
-    for (;;) {
-      const text = await screen();
-      if (pattern.test(text)) return text;
-      if (Date.now() > end) throw new Error(`Timed out waiting for ${pattern}; screen:\n${text}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  const type = async (text: string) => {
-    await tmux("send-keys", "-t", session, "-l", text);
-    await tmux("send-keys", "-t", session, "Enter");
-  };
-  try {
-    const command = `env NO_COLOR=1 ${quote(Deno.execPath())} run -P=client --no-prompt --config ${
-      quote(CONFIG)
-    } ${quote(`${ROOT}/client.ts`)}; echo EXITED $?; sleep 30`;
-    await tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", command);
-    await waitFor(/Server \[127\.0\.0\.1:9000\]:\s*$/m);
-    await type(`127.0.0.1:${srv.port}`);
-    await waitFor(/User:\s*$/m);
-    await type("alice");
-    await waitFor(/Password for alice:\s*$/m);
-    await type("wrong-password");
-    await waitFor(/wrong user name or password \(try again\)/);
-    // Every prompt comes back with the last answer as its default.
-    await waitFor(new RegExp(`Server \\[127\\.0\\.0\\.1:${srv.port}\\]:\\s*$`, "m"));
-    await type("");
-    await waitFor(/User \[alice\]:\s*$/m);
-    await type("");
-    await waitFor(/Password for alice:\s*$/m);
-    await type(USERS.alice.password);
-    await waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
-    await type("exit");
-    await waitFor(/EXITED 0/);
-  } finally {
-    await tmux("kill-session", "-t", session).catch(() => "");
-  }
+  await using t = await Terminal.start(clientCommand([], []));
+  await t.waitFor(/Server \[127\.0\.0\.1:9000\]:\s*$/m);
+  await t.type(`127.0.0.1:${srv.port}`);
+  await t.waitFor(/User:\s*$/m);
+  await t.type("alice");
+  await t.waitFor(/Password for alice:\s*$/m);
+  await t.type("wrong-password");
+  await t.waitFor(/wrong user name or password \(try again\)/);
+  // Every prompt comes back with the last answer as its default.
+  await t.waitFor(new RegExp(`Server \\[127\\.0\\.0\\.1:${srv.port}\\]:\\s*$`, "m"));
+  await t.type("");
+  await t.waitFor(/User \[alice\]:\s*$/m);
+  await t.type("");
+  await t.waitFor(/Password for alice:\s*$/m);
+  await t.type(USERS.alice.password);
+  await t.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
+  await t.type("exit");
+  await t.waitFor(/EXITED 0/);
 });

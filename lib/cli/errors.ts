@@ -1,6 +1,3 @@
-import { ConnectionError, FileshareError } from "../protocol/errors.ts";
-import { UsersError } from "../auth/users.ts";
-
 /** Bad command-line input: exit code 2 with usage on stderr. */
 export class UsageError extends Error {
   /** Creates a usage error. */
@@ -15,17 +12,28 @@ export function exitCodeFor(err: unknown): number {
   return err instanceof UsageError ? 2 : 1;
 }
 
-/** The one line printed for an error, naming the cause. */
+const GENERIC = new Set(["Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError"]);
+
+/**
+ * The one line printed for an error, naming the cause. The project's named errors
+ * (FileshareError, ConnectionError, UsersError, UsageError...) carry complete sentences, so
+ * their message stands alone; runtime file errors and generic errors get a prefix.
+ */
 export function errorLine(err: unknown): string {
-  if (
-    err instanceof UsageError || err instanceof FileshareError || err instanceof ConnectionError ||
-    err instanceof UsersError
-  ) {
-    return err.message;
-  }
   if (err instanceof Deno.errors.NotFound) return `Not found: ${err.message}`;
   if (err instanceof Deno.errors.PermissionDenied) return `Permission denied: ${err.message}`;
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (err instanceof Error) {
+    return GENERIC.has(err.name) ? `${err.name}: ${err.message}` : err.message;
+  }
+  return String(err);
+}
+
+/** Prints an error as one line (with the usage after a usage error); returns the exit code. */
+export function reportCliError(err: unknown, usage: string): number {
+  const e = asCliError(err);
+  const code = exitCodeFor(e);
+  console.error(code === 2 ? `${errorLine(e)}\n\n${usage}` : errorLine(e));
+  return code;
 }
 
 /** Turns node:util parseArgs errors (TypeError with an ERR_PARSE_ARGS code) into usage errors. */

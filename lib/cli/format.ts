@@ -1,4 +1,4 @@
-/** Bytes in binary units: `0 B`, `1.5 KiB`, `1.0 GiB`. */
+/** Bytes in binary units: `0 B`, `1.5 KiB`, `1.0 GiB`, `512 MiB`. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -8,7 +8,7 @@ export function formatBytes(n: number): string {
     v /= 1024;
     i++;
   }
-  return `${v.toFixed(1)} ${units[i]}`;
+  return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
 }
 
 /** A rate in decimal megabytes per second (MB/s = 10^6 B/s, as disks and networks quote). */

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { asCliError, UsageError } from "../cli/errors.ts";
+import { reportCliError, UsageError } from "../cli/errors.ts";
 import { DEFAULT_SERVER, parseServerAddress } from "../cli/address.ts";
 import { credentials, env } from "../cli/credentials.ts";
 import { formatBytes, formatSeconds } from "../cli/format.ts";
@@ -60,10 +60,7 @@ export async function benchMain(args: string[]): Promise<number> {
   try {
     return await bench(args);
   } catch (err) {
-    const e = asCliError(err);
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`${e.message}\n\n${BENCH_USAGE}`);
-    return 2;
+    return reportCliError(err, BENCH_USAGE);
   }
 }
 

@@ -5,18 +5,8 @@ export function int(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
-/** Bytes in binary units. */
-export function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
-}
+/** Bytes in binary units (the client's formatting, so both tools print sizes alike). */
+export { formatBytes as bytes } from "../cli/format.ts";
 
 /** A number with a sensible count of digits, or "n/a" for null. */
 export function num(n: number | null, digits = 1): string {
