@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { displayRemote, quoteWord, resolveRemote, splitWords } from "../lib/client/remote_path.ts";
 import { ProgressBar, type ProgressOutput, renderProgress } from "../lib/client/progress.ts";
 import { Shell, ShellExit } from "../lib/client/shell.ts";
+import { palette, useColor } from "../lib/cli/color.ts";
 import {
   listTree,
   runTool,
@@ -334,4 +335,20 @@ Deno.test("client COMMAND --help shows that command's help with examples", async
   }
   const bench = await runTool("client", ["bench", "--help"], { cwd: Deno.cwd() });
   assert.match(bench.stdout, /Usage: client bench/);
+});
+
+Deno.test("useColor() colours only terminals, and never with NO_COLOR set", () => {
+  const saved = Deno.env.get("NO_COLOR");
+  try {
+    Deno.env.delete("NO_COLOR");
+    assert.equal(useColor(true), true);
+    assert.equal(useColor(false), false);
+    Deno.env.set("NO_COLOR", "1");
+    assert.equal(useColor(true), false);
+    assert.equal(palette(false).red("x"), "x");
+    assert.equal(palette(true).red("x"), "\x1b[31mx\x1b[0m");
+  } finally {
+    if (saved === undefined) Deno.env.delete("NO_COLOR");
+    else Deno.env.set("NO_COLOR", saved);
+  }
 });
