@@ -158,7 +158,6 @@ export async function main(args: string[]): Promise<number> {
     const out = await runCommand(client, command, rest, {
       overwrite: values.overwrite,
       recursive: values.recursive,
-      json: values.json,
       progress: progress
         ? (label, total) => {
           bar = new ProgressBar(progress, label, total);

@@ -81,7 +81,6 @@ export function commandHelp(name: string): string {
 export interface CommandOptions {
   overwrite: boolean;
   recursive: boolean;
-  json: boolean;
   /** Transfer progress callback factory, given the total size. */
   progress?: (label: string, total: number) => FileTransferOptions["onProgress"];
   /** Called when a transfer ends (to clear a progress line). */

@@ -267,7 +267,6 @@ export class Shell {
           {
             overwrite: false,
             recursive: false,
-            json: false,
           },
         );
         return this.#o.out(out.text);
@@ -282,7 +281,6 @@ export class Shell {
         ], {
           overwrite: false,
           recursive: false,
-          json: false,
         });
         this.#listCache.clear();
         return this.#o.out(out.text);
@@ -297,7 +295,6 @@ export class Shell {
         const out = await runCommand(await this.client(), "rmdir", [target], {
           overwrite: false,
           recursive: set.has("r"),
-          json: false,
         });
         if (this.#cwd === target || this.#cwd.startsWith(target + "/")) {
           this.#cwd = resolveRemote(target, "..");
@@ -339,7 +336,6 @@ export class Shell {
         {
           overwrite: set.has("f"),
           recursive: false,
-          json: false,
           signal: controller.signal,
           progress: this.#o.progress
             ? (label, total) => {
