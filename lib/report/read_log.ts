@@ -1,20 +1,18 @@
-import { EVENT_NAMES, type EventName } from "../log/events.ts";
+import { type ActivityEvent, EVENT_NAMES, type EventName } from "../log/events.ts";
 
-/** One validated activity-log event; `t` is `ts` in ms since the epoch. */
-export interface LogEvent {
+/**
+ * One validated activity-log event: the writer's fields (lib/log/events.ts), with `ts` parsed
+ * into `t` (ms since the epoch) and `code` kept as any string, since logs of other versions
+ * may carry codes this one does not know.
+ */
+export interface LogEvent extends
+  Pick<
+    ActivityEvent,
+    "ok" | "conn" | "remote" | "user" | "path" | "bytes" | "size" | "ms" | "message" | "run"
+  > {
   t: number;
   event: EventName;
-  ok: boolean;
-  conn?: number;
-  remote?: string;
-  user?: string;
-  path?: string;
-  bytes?: number;
-  size?: number;
-  ms?: number;
   code?: string;
-  message?: string;
-  run?: string;
   /** Numeric extras of bench events (clients, files, ops, errors...). */
   num: Record<string, number>;
   /** String extras of bench events (op). */
