@@ -32,7 +32,6 @@ export class FrameConn implements AsyncDisposable {
   #timeoutMs: number;
   #closed = false;
   #timedOut = false;
-  #peerClosed = false;
 
   /** Wraps an open connection. */
   constructor(conn: Deno.Conn, options: FrameConnOptions = {}) {
@@ -94,9 +93,7 @@ export class FrameConn implements AsyncDisposable {
   /** Reads from the socket into `target`; null at end of stream. */
   async #read(target: Uint8Array): Promise<number | null> {
     if (this.#closed) throw new ConnectionError("Connection is closed");
-    const n = await this.#guard(this.#conn.read(target));
-    if (n === null) this.#peerClosed = true;
-    return n;
+    return await this.#guard(this.#conn.read(target));
   }
 
   /** Ensures `n` bytes are buffered (n <= buffer capacity after growth); false at clean EOF. */
@@ -216,11 +213,6 @@ export class FrameConn implements AsyncDisposable {
       frame.length - HEADER_BYTES,
     );
     await this.writeAll(frame);
-  }
-
-  /** Whether the peer closed its side. */
-  get peerClosed(): boolean {
-    return this.#peerClosed;
   }
 
   /** Closes the connection; safe to call more than once. */

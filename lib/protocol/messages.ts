@@ -5,8 +5,6 @@ import { ProtocolError } from "./errors.ts";
 export const PROTOCOL_VERSIONS = [1] as const;
 /** The protocol name sent in the handshake. */
 export const PROTOCOL_NAME = "fileshare";
-/** Largest file size a request may declare (2^53 - 1 is JSON's exact-integer limit). */
-export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
 /** Largest upload a client may send without waiting for "ready" (one round trip saved). */
 export const EAGER_MAX_BYTES = 256 * 1024;
 /** Longest remote path in UTF-8 bytes. */

@@ -23,8 +23,6 @@ export interface ServerOptions {
   defaultIterations: number;
   /** Pause after a failed login (ms). */
   authFailDelayMs: number;
-  /** Share the port with other processes (Linux SO_REUSEPORT). */
-  reusePort?: boolean;
 }
 
 /** What the server is built from. */
@@ -67,7 +65,6 @@ export class FileshareServer {
       hostname: options.hostname,
       port: options.port,
       transport: "tcp",
-      reusePort: options.reusePort,
     });
     return new FileshareServer(listener, options, parts);
   }
