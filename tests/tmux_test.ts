@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CONFIG, ROOT, startServer, USERS } from "./_helpers.ts";
+import { CONFIG, listTree, ROOT, startServer, USERS, writeRandomFile } from "./_helpers.ts";
 
 async function tmux(...args: string[]): Promise<string> {
   let out: Deno.CommandOutput;
@@ -144,6 +144,48 @@ Deno.test("the shell re-prompts after a failed login, up to three times", async 
   await t.waitFor(/Password for alice:\s*$/m);
   await t.type(USERS.alice.password);
   await t.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
-  await t.type("exit");
+  // Ctrl-C at the prompt clears the line; Ctrl-D leaves the shell.
+  await tmux("send-keys", "-t", t.name, "-l", "half-typed");
+  await tmux("send-keys", "-t", t.name, "C-c");
+  await t.waitFor(/:\/> \^C\n.*:\/>\s*$/m);
+  await t.type("pwd");
+  const text = await t.waitFor(/^\/$/m);
+  assert.ok(!text.includes("half-typed"), "the cleared line was not run");
+  await tmux("send-keys", "-t", t.name, "C-d");
   await t.waitFor(/EXITED 0/);
+});
+
+Deno.test("Ctrl-C in a real terminal cancels a running upload and the shell goes on", async () => {
+  await using srv = await startServer();
+  const local = await Deno.makeTempDir({ prefix: "fileshare-tmux-" });
+  try {
+    await writeRandomFile(`${local}/big.bin`, 1024 * 1024 * 1024);
+    await using t = await Terminal.start(
+      clientCommand([
+        `INIT_CWD=${quote(local)}`,
+        `FILESHARE_PASSWORD=${quote(USERS.alice.password)}`,
+      ], [
+        "--server",
+        `127.0.0.1:${srv.port}`,
+        "--user",
+        "alice",
+      ]),
+      local,
+    );
+    await t.waitFor(/User \[alice\]:\s*$/m);
+    await t.type("");
+    await t.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
+    await t.type("put big.bin");
+    // The progress bar shows the transfer is under way; then Ctrl-C.
+    await t.waitFor(/big\.bin +\d+% \[/);
+    await tmux("send-keys", "-t", t.name, "C-c");
+    await t.waitFor(/Transfer cancelled\n.*:\/>\s*$/m);
+    assert.deepEqual(await listTree(srv.root), [], "no file and no temporary file");
+    await t.type("ls");
+    await t.waitFor(/\(empty\)\n.*:\/>\s*$/m);
+    await t.type("quit");
+    await t.waitFor(/EXITED 0/);
+  } finally {
+    await Deno.remove(local, { recursive: true });
+  }
 });

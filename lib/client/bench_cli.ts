@@ -37,14 +37,14 @@ function ms(v: number | null): string {
   return v === null ? "n/a" : v >= 100 ? v.toFixed(0) : v.toFixed(1);
 }
 
-/** The result as an aligned table. */
+/** The result of a run as the aligned table `client bench` prints. */
 export function benchTable(r: LoadResult): string {
   return [
     `client bench: ${r.clients} clients x ${r.files} files x ${
       formatBytes(r.size)
     }, ${r.op} (run ${r.run})`,
     `  operations  ${r.ops} (${r.errors} errors)`,
-    `  bytes       ${formatBytes(r.bytes)}`,
+    `  bytes       ${r.bytes} (${formatBytes(r.bytes)})`,
     `  wall time   ${formatSeconds(r.ms)}`,
     `  aggregate   ${r.mbps.toFixed(r.mbps >= 100 ? 0 : 1)} MB/s`,
     `  latency ms  p50 ${ms(r.latencyMs.p50)}  p95 ${ms(r.latencyMs.p95)}  p99 ${

@@ -85,10 +85,42 @@ function randomRun(): string {
   ).join("");
 }
 
+/** Connects `count` clients, `batch` at a time; on any failure closes those that did connect. */
+async function connectAll(
+  count: number,
+  connect: () => Promise<FileshareClient>,
+  batch = 16,
+): Promise<FileshareClient[]> {
+  const out: FileshareClient[] = [];
+  for (let i = 0; i < count; i += batch) {
+    const settled = await Promise.allSettled(
+      Array.from({ length: Math.min(batch, count - i) }, connect),
+    );
+    for (const s of settled) if (s.status === "fulfilled") out.push(s.value);
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed) {
+      for (const c of out) c.close();
+      throw failed.reason;
+    }
+  }
+  return out;
+}
+
 /**
  * Runs a load test: `clients` connections in parallel, each moving `files` files of `size`
  * bytes, every transfer SHA-256 verified. The run is marked in the server's log
- * (bench_start/bench_end) and every connection carries the run id.
+ * (bench_start/bench_end) and every connection carries the run id. Files go to
+ * `bench-RUN/cI-fJ`; the folder is removed afterwards unless `keep`. Failed operations are
+ * counted, not thrown; failures to connect or to set up the run are thrown.
+ *
+ * @example
+ * ```ts
+ * const r = await runLoad({
+ *   hostname: "127.0.0.1", port: 9000, user: "alice", password: "secret",
+ *   clients: 8, files: 4, size: 16 * 1024 * 1024, op: "mixed",
+ * });
+ * console.log(r.mbps, r.latencyMs.p99, r.errors);
+ * ```
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const run = options.run ?? randomRun();
@@ -101,23 +133,22 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       password: options.password,
       run,
     });
+  const name = (c: number, f: number) => `${folder}/c${c}-f${f}`;
+  // "mixed" alternates per client and per file, so even one file per client mixes directions.
+  const isUpload = (c: number, f: number) =>
+    options.op === "upload" || (options.op === "mixed" && (c + f) % 2 === 0);
+  const source = (c: number, f: number) => patternSource(options.size, c * 7919 + f * 104729);
   const control = await connect();
-  const clients: FileshareClient[] = [];
+  let clients: FileshareClient[] = [];
+  let made = false;
   try {
     await control.mkdir(folder);
-    for (let i = 0; i < options.clients; i += 16) {
-      const batch = Math.min(16, options.clients - i);
-      clients.push(...await Promise.all(Array.from({ length: batch }, connect)));
-    }
-    const name = (c: number, f: number) => `${folder}/c${c}-f${f}`;
-    const isUpload = (f: number) =>
-      options.op === "upload" || (options.op === "mixed" && f % 2 === 0);
+    made = true;
+    clients = await connectAll(options.clients, connect);
     // Files that will be downloaded exist before the clock starts.
     await Promise.all(clients.map(async (client, c) => {
       for (let f = 0; f < options.files; f++) {
-        if (!isUpload(f)) {
-          await client.upload(patternSource(options.size, c * 7919 + f), options.size, name(c, f));
-        }
+        if (!isUpload(c, f)) await client.upload(source(c, f), options.size, name(c, f));
       }
     }));
     await control.benchMark("start", run, {
@@ -135,15 +166,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       for (let f = 0; f < options.files; f++) {
         const t = performance.now();
         try {
-          const r = isUpload(f)
-            ? await client.upload(
-              patternSource(options.size, c * 7919 + f),
-              options.size,
-              name(c, f),
-              {
-                overwrite: true,
-              },
-            )
+          const r = isUpload(c, f)
+            ? await client.upload(source(c, f), options.size, name(c, f), { overwrite: true })
             : await client.download(name(c, f), () => Promise.resolve(NULL_SINK));
           latencies.push(performance.now() - t);
           bytes += r.bytes;
@@ -156,7 +180,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const ms = performance.now() - started;
     const ops = options.clients * options.files;
     await control.benchMark("end", run, { ops, errors, bytes, ms: Math.round(ms) });
+    for (const c of clients) c.close();
     if (!options.keep) await control.rmdir(folder, true);
+    made = false;
     return {
       run,
       op: options.op,
@@ -173,6 +199,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     };
   } finally {
     for (const c of clients) c.close();
+    // After a failure, clean up as well as we can without hiding the run's own error.
+    if (made && !options.keep && !control.closed) {
+      await control.rmdir(folder, true).catch(() => {});
+    }
     control.close();
   }
 }
