@@ -15,11 +15,33 @@ export function rssMiB(pid: number): { rss: number; hwm: number } | null {
 export async function peakRssMiB(pid: number, done: Promise<unknown>): Promise<number> {
   let peak = 0;
   let finished = false;
-  done.finally(() => (finished = true));
+  done.then(() => (finished = true), () => (finished = true));
+  // Bounded by the awaited operation; the poll ends on its next tick after `done` settles.
   while (!finished) {
     const r = rssMiB(pid);
     if (r && r.hwm > peak) peak = r.hwm;
     await new Promise((res) => setTimeout(res, 20));
   }
   return Math.round(peak * 10) / 10;
+}
+
+// Linux reports utime/stime in clock ticks; USER_HZ is 100 on every mainstream architecture.
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds (user + system) a process has used so far, from `/proc/PID/stat`, or null when
+ * unreadable. Pass `Deno.pid` for the current process.
+ */
+export function cpuSeconds(pid: number): { user: number; system: number } | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // The command name (field 2) may hold spaces; the fields after its closing ")" are fixed.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return {
+      user: Number(fields[11]) / TICKS_PER_SECOND,
+      system: Number(fields[12]) / TICKS_PER_SECOND,
+    };
+  } catch {
+    return null;
+  }
 }
