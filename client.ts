@@ -84,6 +84,7 @@ async function shell(
       server,
       serverGiven: values.server !== undefined,
       user: values.user ?? env("FILESHARE_USER"),
+      userGiven: values.user !== undefined,
       password: env("FILESHARE_PASSWORD"),
     }, err);
     console.log(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { displayRemote, quoteWord, resolveRemote, splitWords } from "../lib/client/remote_path.ts";
-import { ProgressBar, type ProgressOutput, renderProgress } from "../lib/client/progress.ts";
+import type { ProgressOutput } from "../lib/client/progress.ts";
 import { Shell, ShellExit } from "../lib/client/shell.ts";
 import { palette, useColor } from "../lib/cli/color.ts";
 import {
@@ -52,66 +52,6 @@ Deno.test({
   },
 });
 
-Deno.test({
-  ...pure,
-  name: "renderProgress() shows percent, bytes, rate and ETA within the width",
-  fn() {
-    const line = renderProgress({
-      label: "a.bin",
-      done: 512 * 1024 * 1024,
-      total: 1024 ** 3,
-      elapsedMs: 1000,
-      columns: 100,
-    });
-    assert.match(line, /^a\.bin {2}50% \[#+\.+\] 512 MiB\/1\.0 GiB {2}537 MB\/s {2}ETA 1\.0 s$/);
-    assert.ok(line.length <= 99);
-    const start = renderProgress({ label: "x", done: 0, total: 100, elapsedMs: 0, columns: 80 });
-    assert.match(start, / {2}0% .*-- MB\/s {2}ETA --$/);
-    const end = renderProgress({ label: "x", done: 100, total: 100, elapsedMs: 10, columns: 80 });
-    assert.match(end, /100% \[#+\] .* done$/);
-    const empty = renderProgress({ label: "zero", done: 0, total: 0, elapsedMs: 5, columns: 80 });
-    assert.match(empty, /100%/);
-    const narrow = renderProgress({
-      label: "a/very/long/path/to/some/file/name.bin",
-      done: 1,
-      total: 2,
-      elapsedMs: 1000,
-      columns: 50,
-    });
-    assert.ok(narrow.length <= 49, narrow);
-    assert.match(narrow, /50%/);
-    const slow = renderProgress({
-      label: "s",
-      done: 1,
-      total: 1000,
-      elapsedMs: 1000,
-      columns: 120,
-    });
-    assert.match(slow, /ETA 16m39s$/);
-  },
-});
-
-Deno.test({
-  ...pure,
-  name: "ProgressBar redraws at most every interval and clears its line",
-  fn() {
-    const writes: string[] = [];
-    const bar = new ProgressBar(
-      { write: (t) => writes.push(t), columns: () => 80 },
-      "f",
-      1000,
-      60_000,
-    );
-    for (let i = 1; i < 1000; i++) bar.update(i);
-    assert.equal(writes.length, 1, "throttled to one draw within the interval");
-    bar.update(1000);
-    assert.equal(writes.length, 2, "the final state is always drawn");
-    assert.ok(writes.every((w) => w.startsWith("\r") && w.endsWith("\x1b[K")));
-    bar.clear();
-    assert.equal(writes.at(-1), "\r\x1b[K");
-  },
-});
-
 function shellFor(
   srv: TestServer,
   localCwd: string,
@@ -137,7 +77,7 @@ function capture() {
   };
 }
 
-Deno.test("Shell runs commands against the remote folder and goes on after an error", async () => {
+Deno.test("Shell.execute() runs commands against the remote folder and goes on after an error", async () => {
   await using srv = await startServer();
   const local = await Deno.makeTempDir();
   try {
@@ -200,7 +140,7 @@ Deno.test("Shell runs commands against the remote folder and goes on after an er
   }
 });
 
-Deno.test("Shell completes commands and remote and local names", async () => {
+Deno.test("Shell.complete() completes commands and remote and local names", async () => {
   await using srv = await startServer();
   const local = await Deno.makeTempDir();
   try {
@@ -233,7 +173,7 @@ Deno.test("Shell completes commands and remote and local names", async () => {
   }
 });
 
-Deno.test("Shell cancel() stops a running upload or download; the next command works", async () => {
+Deno.test("Shell.cancel() stops a running upload or download; the next command works", async () => {
   await using srv = await startServer();
   const local = await Deno.makeTempDir();
   try {

@@ -62,6 +62,25 @@ class Terminal implements AsyncDisposable {
     await tmux("send-keys", "-t", this.name, "Enter");
   }
 
+  /** Polls until the last non-empty line of the screen (where the cursor is) matches. */
+  async waitForLastLine(pattern: RegExp, ms = 15_000): Promise<string> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const text = await this.screen();
+      const last = text.trimEnd().split("\n").at(-1) ?? "";
+      if (pattern.test(last)) return text;
+      if (Date.now() > end) {
+        throw new Error(`Timed out waiting for a last line ${pattern}; screen:\n${text}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Sends keys by tmux name (`Tab`, `Up`, `C-c`...). */
+  async keys(...keys: string[]): Promise<void> {
+    await tmux("send-keys", "-t", this.name, ...keys);
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await tmux("kill-session", "-t", this.name).catch(() => "");
   }
@@ -155,7 +174,7 @@ Deno.test("the shell re-prompts after a failed login, up to three times", async 
   await t.waitFor(/EXITED 0/);
 });
 
-Deno.test("Ctrl-C in a real terminal cancels a running upload and the shell goes on", async () => {
+Deno.test("Ctrl-C in a real terminal cancels a running upload or download; the shell goes on", async () => {
   await using srv = await startServer();
   const local = await Deno.makeTempDir({ prefix: "fileshare-tmux-" });
   try {
@@ -172,8 +191,7 @@ Deno.test("Ctrl-C in a real terminal cancels a running upload and the shell goes
       ]),
       local,
     );
-    await t.waitFor(/User \[alice\]:\s*$/m);
-    await t.type("");
+    // --user and FILESHARE_PASSWORD given: no prompts at all.
     await t.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
     await t.type("put big.bin");
     // The progress bar shows the transfer is under way; then Ctrl-C.
@@ -183,6 +201,75 @@ Deno.test("Ctrl-C in a real terminal cancels a running upload and the shell goes
     assert.deepEqual(await listTree(srv.root), [], "no file and no temporary file");
     await t.type("ls");
     await t.waitFor(/\(empty\)\n.*:\/>\s*$/m);
+
+    // A cancelled download closes the connection; the next command reconnects by itself.
+    await Deno.copyFile(`${local}/big.bin`, `${srv.root}/big.bin`);
+    await t.type("get big.bin copy.bin");
+    await t.waitFor(/big\.bin +\d+% \[/);
+    await tmux("send-keys", "-t", t.name, "C-c");
+    await t.waitFor(/Transfer cancelled\n.*:\/>\s*$/m);
+    assert.deepEqual(await listTree(local), ["big.bin"], "no local file and no temporary file");
+    await t.type("ls");
+    await t.waitFor(/1\.0 GiB .* big\.bin\n.*:\/>\s*$/m);
+    await t.type("quit");
+    await t.waitFor(/EXITED 0/);
+  } finally {
+    await Deno.remove(local, { recursive: true });
+  }
+});
+
+Deno.test("Tab completes commands and remote names and Up recalls history in a real terminal", async () => {
+  await using srv = await startServer();
+  const local = await Deno.makeTempDir({ prefix: "fileshare-tmux-" });
+  try {
+    await Deno.mkdir(`${srv.root}/photos`);
+    await Deno.writeTextFile(`${srv.root}/photos/pic one.jpg`, "jpeg");
+    await using t = await Terminal.start(
+      clientCommand([
+        `INIT_CWD=${quote(local)}`,
+        `FILESHARE_PASSWORD=${quote(USERS.alice.password)}`,
+      ], ["--server", `127.0.0.1:${srv.port}`, "--user", "alice"]),
+      local,
+    );
+    await t.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
+    // Each key is sent on its own and its effect awaited: readline treats keys arriving
+    // together as pasted text, where Tab is a literal tab rather than completion.
+    // A prefix that several commands share completes to what they have in common; a second
+    // Tab lists them.
+    await t.keys("-l", "r");
+    await t.keys("Tab");
+    await t.waitForLastLine(/:\/> rm$/);
+    await t.keys("Tab");
+    await t.waitFor(/^rm\s+rmdir\s*$/m);
+    await t.keys("C-u");
+    await t.keys("-l", "c");
+    await t.keys("Tab");
+    await t.waitForLastLine(/:\/> cd$/);
+    await t.keys("-l", "ph");
+    await t.waitForLastLine(/:\/> cd ph$/);
+    await t.keys("Tab");
+    await t.waitForLastLine(/:\/> cd photos\/$/);
+    await t.keys("Enter");
+    await t.waitFor(/:\/photos>\s*$/m);
+    await t.keys("-l", "get pi");
+    await t.waitForLastLine(/:\/photos> get pi$/);
+    await t.keys("Tab");
+    await t.waitForLastLine(/:\/photos> get "pic one\.jpg"$/);
+    await t.keys("Enter");
+    await t.waitFor(/downloaded photos\/pic one\.jpg \(4 B\)/);
+    assert.equal(await Deno.readTextFile(`${local}/pic one.jpg`), "jpeg");
+    await t.type("pwd");
+    await t.waitFor(/^\/photos\n.*:\/photos>\s*$/m);
+    // Up recalls the last line, Up again the one before it.
+    await t.keys("Up");
+    await t.waitForLastLine(/:\/photos> pwd$/);
+    await t.keys("Up");
+    await t.waitForLastLine(/:\/photos> get "pic one\.jpg"$/);
+    await t.keys("Down");
+    await t.waitForLastLine(/:\/photos> pwd$/);
+    await t.keys("Enter");
+    const text = await t.waitFor(/^\/photos\n(?:.*\n)*^\/photos\n.*:\/photos>\s*$/m);
+    assert.equal(text.match(/^\/photos$/gm)?.length, 2, "pwd ran twice, once from history");
     await t.type("quit");
     await t.waitFor(/EXITED 0/);
   } finally {

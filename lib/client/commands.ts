@@ -113,6 +113,11 @@ export function formatListing(entries: DirEntry[]): string {
   ).join("\n");
 }
 
+/** Milliseconds to 0.1 ms for JSON output (timer noise like 2.277499000000006 says nothing). */
+function roundMs(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
 function need(args: string[], min: number, max: number, usage: string): void {
   if (args.length < min) throw new UsageError(`Missing argument: ${usage}`);
   if (args.length > max) throw new UsageError(`Unexpected argument "${args[max]}": ${usage}`);
@@ -159,7 +164,14 @@ export async function runCommand(
         });
         return {
           text: transferSummary("uploaded", remote, r),
-          json: { op: "upload", local, remote, bytes: r.bytes, ms: r.ms, sha256: r.sha256 },
+          json: {
+            op: "upload",
+            local,
+            remote,
+            bytes: r.bytes,
+            ms: roundMs(r.ms),
+            sha256: r.sha256,
+          },
         };
       } finally {
         options.progressDone?.();
@@ -181,7 +193,14 @@ export async function runCommand(
         });
         return {
           text: transferSummary("downloaded", remote, r),
-          json: { op: "download", remote, local, bytes: r.bytes, ms: r.ms, sha256: r.sha256 },
+          json: {
+            op: "download",
+            remote,
+            local,
+            bytes: r.bytes,
+            ms: roundMs(r.ms),
+            sha256: r.sha256,
+          },
         };
       } finally {
         options.progressDone?.();

@@ -10,7 +10,9 @@ export interface LoginDefaults {
   /** Server address to offer (or to use without asking when `serverGiven`). */
   server: string;
   serverGiven: boolean;
+  /** User name to offer (or to use without asking on the first attempt when `userGiven`). */
   user?: string;
+  userGiven?: boolean;
   /** From FILESHARE_PASSWORD: used for the first attempt without a prompt. */
   password?: string;
 }
@@ -36,9 +38,12 @@ export async function interactiveLogin(
       if (answer.trim()) server = answer.trim();
     }
     const address = parseServerAddress(server);
-    const typed = await promptLine(user ? `User [${user}]: ` : "User: ");
-    if (typed === null) throw new UsageError("No user name given");
-    if (typed.trim()) user = typed.trim();
+    // A user named by --user is not asked for again, except after a failed login.
+    if (!(defaults.userGiven && user && attempt === 1)) {
+      const typed = await promptLine(user ? `User [${user}]: ` : "User: ");
+      if (typed === null) throw new UsageError("No user name given");
+      if (typed.trim()) user = typed.trim();
+    }
     if (!user) {
       err("A user name is needed");
       continue;

@@ -1,4 +1,4 @@
-import { formatBytes } from "../cli/format.ts";
+import { formatBytes, formatRate } from "../cli/format.ts";
 
 /** What a progress line shows. */
 export interface ProgressState {
@@ -8,12 +8,6 @@ export interface ProgressState {
   elapsedMs: number;
   /** Terminal columns available. */
   columns: number;
-}
-
-function rate(bytes: number, ms: number): string {
-  if (ms <= 0) return "-- MB/s";
-  const mbps = bytes / 1e6 / (ms / 1000);
-  return `${mbps >= 100 ? mbps.toFixed(0) : mbps.toFixed(1)} MB/s`;
 }
 
 function eta(state: ProgressState): string {
@@ -36,7 +30,7 @@ export function renderProgress(state: ProgressState): string {
   const fraction = state.total > 0 ? Math.min(1, state.done / state.total) : 1;
   const percent = `${Math.floor(fraction * 100)}%`.padStart(4);
   const tail = ` ${formatBytes(state.done)}/${formatBytes(state.total)}  ${
-    rate(state.done, state.elapsedMs)
+    state.elapsedMs > 0 ? formatRate(state.done, state.elapsedMs) : "-- MB/s"
   }  ${eta(state)}`;
   let label = state.label;
   const room = state.columns - 1;

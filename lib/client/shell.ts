@@ -426,8 +426,7 @@ export class Shell {
         : await this.#remoteNames(resolveRemote(this.#cwd, dirPart || "."));
       const onlyDirs = cmd === "cd" || cmd === "lcd" || cmd === "rmdir" || cmd === "mkdir";
       const hits = entries.filter((e) => e.name.startsWith(namePart) && (!onlyDirs || e.dir))
-        .map((e) => quoteWord(dirPart + e.name) + (e.dir ? "/" : " "))
-        .map((s) => (s.endsWith("/") ? s : s));
+        .map((e) => quoteWord(dirPart + e.name) + (e.dir ? "/" : " "));
       return [hits.sort(), partial];
     } catch {
       return [[], partial];
@@ -454,10 +453,9 @@ export async function runInteractiveShell(shell: Shell): Promise<number> {
     },
   });
   rl.on("SIGINT", () => {
-    if (shell.cancel()) {
-      process.stdout.write("^C\n");
-      return;
-    }
+    // During a transfer Ctrl-C only cancels: the transfer clears its progress line and
+    // prints "Transfer cancelled" itself.
+    if (shell.cancel()) return;
     // Clear the line and show a fresh prompt, as shells do.
     rl.write(null, { ctrl: true, name: "e" });
     rl.write(null, { ctrl: true, name: "u" });
