@@ -206,8 +206,9 @@ async function serve(args: string[]): Promise<number> {
 
   const reason = await stop.promise;
   console.log(`${reason}: stopping (in-flight transfers get ${graceMs / 1000} s)`);
+  // The listeners stay until the log is closed: a second signal during shutdown is absorbed
+  // instead of killing the process before server_stop is written.
   await server.shutdown();
-  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
   log.write({
     event: "server_stop",
     ok: true,
@@ -216,6 +217,7 @@ async function serve(args: string[]): Promise<number> {
     ms: Math.round(performance.now() - started),
   });
   await log.close();
+  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
   console.log("stopped");
   return 0;
 }

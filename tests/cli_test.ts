@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runTool, spawnServer, USERS, writeTestUsers } from "./_helpers.ts";
+import { ROOT, runTool, spawnServer, USERS, writeTestUsers } from "./_helpers.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "fileshare-cli-" });
@@ -314,5 +314,215 @@ Deno.test("--help and --version, and bad server flags", async () => {
     assert.match(bad.stderr, /Invalid --port "http"/);
     const unknown = await runTool("server", ["--frobnicate"], { cwd: dir });
     assert.equal(unknown.code, 2);
+  });
+});
+
+/** Asserts a failed run: exit 1, nothing on stdout, exactly one line on stderr. */
+function oneLineFailure(r: { code: number; stdout: string; stderr: string }, re: RegExp): void {
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.equal(r.stderr.split("\n").length, 2, `one line: ${JSON.stringify(r.stderr)}`);
+  assert.ok(r.stderr.endsWith("\n"));
+  assert.match(r.stderr, re);
+}
+
+Deno.test("--version prints the deno.json version for both tools", async () => {
+  const { default: config } = await import("../deno.json", { with: { type: "json" } });
+  await withDir(async (dir) => {
+    for (const tool of ["server", "client"] as const) {
+      const r = await runTool(tool, ["--version"], { cwd: dir });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `fileshare ${tool} ${config.version}\n`);
+    }
+    const help = await runTool("server", ["user", "--help"], { cwd: dir });
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /server user add NAME/);
+    const cmdHelp = await runTool("client", ["download", "--help"], { cwd: dir });
+    assert.equal(cmdHelp.code, 0);
+    assert.match(cmdHelp.stdout, /^Usage: client download REMOTE/);
+  });
+});
+
+Deno.test("server resolves relative --root, --users and --log against INIT_CWD", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/conf`);
+    await Deno.mkdir(`${dir}/logs`);
+    await writeTestUsers(`${dir}/conf/u.json`);
+    const srv = await spawnServer(dir, [
+      "--root",
+      "data/shared",
+      "--users",
+      "conf/u.json",
+      "--log",
+      "logs/a.jsonl",
+    ]);
+    try {
+      await Deno.writeTextFile(`${dir}/up.txt`, "from INIT_CWD");
+      const r = await runTool("client", [
+        "--server",
+        `127.0.0.1:${srv.port}`,
+        "--user",
+        "alice",
+        "upload",
+        "up.txt",
+      ], { cwd: dir, env: { FILESHARE_PASSWORD: USERS.alice.password } });
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      assert.equal((await srv.stop()).code, 0);
+    }
+    assert.equal(await Deno.readTextFile(`${dir}/data/shared/up.txt`), "from INIT_CWD");
+    assert.match(await Deno.readTextFile(`${dir}/logs/a.jsonl`), /"event":"server_stop"/);
+    assert.doesNotMatch(srv.stdout(), /password/, "the given users file was used");
+    for (const stray of ["data", "logs", "conf", "server_docs", "users.json", "fileshare.jsonl"]) {
+      assert.equal(
+        await Deno.stat(`${ROOT}/${stray}`).then(() => true, () => false),
+        false,
+        `${stray} created in the project folder`,
+      );
+    }
+  });
+});
+
+Deno.test("server user commands fail with one line and the right exit code", async () => {
+  await withDir(async (dir) => {
+    const users = ["--users", "u.json"];
+    oneLineFailure(
+      await runTool("server", ["user", "remove", "ghost", ...users], { cwd: dir }),
+      /^No user "ghost"$/m,
+    );
+    oneLineFailure(
+      await runTool("server", ["user", "passwd", "ghost", "--password-stdin", ...users], {
+        cwd: dir,
+        stdin: "pw\n",
+      }),
+      /^No user "ghost"$/m,
+    );
+    const empty = await runTool("server", ["user", "add", "x", "--password-stdin", ...users], {
+      cwd: dir,
+      stdin: "\n",
+    });
+    assert.equal(empty.code, 2, "an empty password line is a usage error");
+    const low = await runTool("server", [
+      "user",
+      "add",
+      "x",
+      "--password-stdin",
+      "--iterations",
+      "1000",
+      ...users,
+    ], { cwd: dir, stdin: "pw\n" });
+    assert.equal(low.code, 2);
+    assert.match(low.stderr, /--iterations/);
+    assert.equal((await runTool("server", ["user", "frobnicate"], { cwd: dir })).code, 2);
+    assert.equal((await runTool("server", ["user"], { cwd: dir })).code, 2);
+    assert.equal(await Deno.stat(`${dir}/u.json`).then(() => true, () => false), false);
+    // A list of a missing file is empty, not an error.
+    const list = await runTool("server", ["user", "list", ...users], { cwd: dir });
+    assert.equal(list.code, 0);
+    assert.equal(list.stdout, "");
+  });
+});
+
+Deno.test("server refuses to start on a broken users file, with one line", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/users.json`, "{not json");
+    const r = await runTool("server", ["--port", "0", "--host", "127.0.0.1"], { cwd: dir });
+    oneLineFailure(r, /users\.json" is not valid JSON/);
+    assert.equal(await Deno.readTextFile(`${dir}/users.json`), "{not json", "left as it was");
+  });
+});
+
+Deno.test("first start prints the admin password only on stdout, once", async () => {
+  await withDir(async (dir) => {
+    const srv = await spawnServer(dir, ["--log", "first.jsonl"]);
+    const stopped = await srv.stop();
+    assert.equal(stopped.code, 0);
+    const m = /password:\s+(\S+)/.exec(stopped.stdout);
+    assert.ok(m, stopped.stdout);
+    const password = m[1];
+    assert.equal(stopped.stdout.split(password).length, 2, "printed exactly once");
+    assert.ok(!stopped.stderr.includes(password));
+    assert.ok(!(await Deno.readTextFile(`${dir}/first.jsonl`)).includes(password));
+    assert.ok(!(await Deno.readTextFile(`${dir}/users.json`)).includes(password));
+    assert.equal((await Deno.stat(`${dir}/users.json`)).mode! & 0o777, 0o600);
+    const users = JSON.parse(await Deno.readTextFile(`${dir}/users.json`)).users;
+    assert.deepEqual(Object.keys(users), ["admin"]);
+    assert.equal(users.admin.readOnly, false);
+    assert.ok(users.admin.iterations >= 600_000, "default iterations");
+  });
+});
+
+Deno.test("client as a child process: downloads, failures and aliases", async (t) => {
+  await withDir(async (dir) => {
+    await writeTestUsers(`${dir}/users.json`);
+    const srv = await spawnServer(dir);
+    const client = (args: string[], user: "alice" | "bob" = "alice") =>
+      runTool("client", ["--server", `127.0.0.1:${srv.port}`, "--user", user, ...args], {
+        cwd: dir,
+        env: { FILESHARE_PASSWORD: USERS[user].password },
+      });
+    try {
+      await Deno.mkdir(`${dir}/server_docs/docs`);
+      await Deno.writeTextFile(`${dir}/server_docs/docs/r.txt`, "remote v1");
+      await t.step("download never silently overwrites a local file", async () => {
+        await Deno.writeTextFile(`${dir}/r.txt`, "precious local");
+        oneLineFailure(
+          await client(["download", "docs/r.txt"]),
+          /^Cannot download "docs\/r\.txt": local file ".*r\.txt" exists \(use --overwrite\)$/m,
+        );
+        assert.equal(await Deno.readTextFile(`${dir}/r.txt`), "precious local");
+        const ok = await client(["download", "docs/r.txt", "--overwrite"]);
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.equal(await Deno.readTextFile(`${dir}/r.txt`), "remote v1");
+        const named = await client(["download", "docs/r.txt", "copy.txt"]);
+        assert.equal(named.code, 0, named.stderr);
+        assert.equal(await Deno.readTextFile(`${dir}/copy.txt`), "remote v1");
+        assert.deepEqual(
+          [...Deno.readDirSync(dir)].filter((e) => e.name.includes("fileshare-part")),
+          [],
+        );
+      });
+      await t.step("failures are one line that names the cause", async () => {
+        oneLineFailure(
+          await client(["upload", "no-such-file.txt"]),
+          /^Cannot upload "no-such-file\.txt": local file not found$/m,
+        );
+        oneLineFailure(await client(["delete", "docs/missing"]), /not found/);
+        oneLineFailure(await client(["rmdir", "docs"]), /not empty \(use --recursive\)/);
+        oneLineFailure(await client(["delete", "docs"]), /is a folder/);
+        oneLineFailure(await client(["upload", "r.txt", "docs/r.txt"], "bob"), /read-only/);
+        oneLineFailure(await client(["ls", "/etc"]), /absolute/);
+        oneLineFailure(await client(["download", "docs/missing", `nowhere/x.txt`]), /x\.txt/);
+        assert.equal(await Deno.readTextFile(`${dir}/server_docs/docs/r.txt`), "remote v1");
+      });
+      await t.step("subfolder create|delete and rmdir -r", async () => {
+        assert.equal((await client(["subfolder", "create", "a/b/c"])).code, 0);
+        assert.ok((await Deno.stat(`${dir}/server_docs/a/b/c`)).isDirectory);
+        assert.equal((await client(["subfolder", "delete", "a/b/c"])).code, 0);
+        assert.equal(
+          await Deno.stat(`${dir}/server_docs/a/b/c`).then(() => true, () => false),
+          false,
+        );
+        assert.equal((await client(["subfolder"])).code, 2);
+        assert.equal((await client(["subfolder", "create"])).code, 2);
+        assert.equal((await client(["rmdir", "a", "-r"])).code, 0);
+        assert.equal(await Deno.stat(`${dir}/server_docs/a`).then(() => true, () => false), false);
+        const root = await client(["subfolder", "delete", ".", "--recursive"]);
+        oneLineFailure(root, /cannot be removed/);
+        assert.ok((await Deno.stat(`${dir}/server_docs/docs/r.txt`)).isFile);
+      });
+      await t.step("dir prints type, size, mtime and name", async () => {
+        const r = await client(["dir", "docs"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^-\s+9 B\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+r\.txt\n$/);
+        const json = JSON.parse((await client(["ls", "--json"])).stdout);
+        assert.deepEqual(json.map((e: { name: string; type: string }) => [e.name, e.type]), [[
+          "docs",
+          "dir",
+        ]]);
+      });
+    } finally {
+      assert.equal((await srv.stop("SIGTERM")).code, 0);
+    }
   });
 });

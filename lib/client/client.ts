@@ -333,7 +333,9 @@ export class FileshareClient implements AsyncDisposable {
       }
     }
     const { dir, base } = splitLocal(local);
-    const temp = `${dir}/.${base}.fileshare-part-${randomSuffix()}`;
+    // At most 40 characters (160 bytes) of the name, so the temporary name fits NAME_MAX (255).
+    const short = Array.from(base).slice(0, 40).join("");
+    const temp = `${dir}/.${short}.fileshare-part-${randomSuffix()}`;
     // The temporary file is created before the request, so a local problem (missing folder,
     // no permission) is reported without leaving a body half-read on the connection.
     let file: Deno.FsFile | null = await Deno.open(temp, {

@@ -76,6 +76,7 @@ export class FrameConn implements AsyncDisposable {
       if (this.#timedOut) {
         throw new ConnectionError(`No data for ${this.#timeoutMs / 1000} s, connection closed`, {
           cause: err,
+          timeout: true,
         });
       }
       if (
@@ -114,7 +115,7 @@ export class FrameConn implements AsyncDisposable {
       const got = await this.#read(this.#buf.subarray(this.#end));
       if (got === null) {
         if (this.#end === this.#start) return false;
-        throw new ProtocolError(
+        throw new ConnectionError(
           `Connection closed in the middle of a frame (${this.#end - this.#start} of ${n} bytes)`,
         );
       }
@@ -140,7 +141,7 @@ export class FrameConn implements AsyncDisposable {
   async readMessageBody(length: number): Promise<Record<string, unknown>> {
     if (length > MAX_MSG_BYTES) throw new ProtocolError(`Message of ${length} bytes is too long`);
     if (!(await this.#fill(length)) && length > 0) {
-      throw new ProtocolError("Connection closed before the message body");
+      throw new ConnectionError("Connection closed before the message body");
     }
     const body = this.#buf.subarray(this.#start, this.#start + length);
     this.#start += length;
@@ -180,7 +181,7 @@ export class FrameConn implements AsyncDisposable {
     while (off < target.length) {
       const got = await this.#read(target.subarray(off));
       if (got === null) {
-        throw new ProtocolError(
+        throw new ConnectionError(
           `Connection closed in the middle of a data frame (${off} of ${target.length} bytes)`,
         );
       }

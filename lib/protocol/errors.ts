@@ -45,9 +45,13 @@ export class PathError extends FileshareError {
 
 /** The connection closed or stalled. */
 export class ConnectionError extends Error {
+  /** TIMEOUT when the peer stalled past the timeout, CANCELLED when it went away. */
+  readonly code: "TIMEOUT" | "CANCELLED";
+
   /** Creates a connection error. */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { timeout?: boolean }) {
     super(message, options);
     this.name = "ConnectionError";
+    this.code = options?.timeout ? "TIMEOUT" : "CANCELLED";
   }
 }

@@ -9,7 +9,7 @@ import type {
   RmdirRequest,
   UploadRequest,
 } from "../protocol/messages.ts";
-import { parseRemotePath } from "../store/paths.ts";
+import { parseRemotePath, quotePath } from "../store/paths.ts";
 import type { Store, WriteHandle } from "../store/store.ts";
 import { receiveBody, sendBody } from "../transfer.ts";
 import type { ActivityEvent } from "../log/events.ts";
@@ -48,7 +48,7 @@ export async function handleUpload(
   log.overwrite = req.overwrite;
   let write: WriteHandle;
   try {
-    const path = parseRemotePath(req.path, `Cannot upload ${JSON.stringify(req.path)}`);
+    const path = parseRemotePath(req.path, `Cannot upload ${quotePath(req.path)}`);
     log.path = path.text;
     requireWrite(ctx, `Cannot upload "${path.text}"`);
     write = await ctx.store.createWrite(path, { overwrite: req.overwrite });
@@ -85,7 +85,7 @@ export async function handleDownload(
   req: DownloadRequest,
   log: LogFields,
 ): Promise<void> {
-  const path = parseRemotePath(req.path, `Cannot download ${JSON.stringify(req.path)}`);
+  const path = parseRemotePath(req.path, `Cannot download ${quotePath(req.path)}`);
   log.path = path.text;
   log.bytes = 0;
   using file = await ctx.store.openRead(path);
@@ -103,7 +103,7 @@ export async function handleDelete(
   req: DeleteRequest,
   log: LogFields,
 ): Promise<void> {
-  const path = parseRemotePath(req.path, `Cannot delete ${JSON.stringify(req.path)}`);
+  const path = parseRemotePath(req.path, `Cannot delete ${quotePath(req.path)}`);
   log.path = path.text;
   requireWrite(ctx, `Cannot delete "${path.text}"`);
   await ctx.store.remove(path);
@@ -112,7 +112,7 @@ export async function handleDelete(
 
 /** DIR: entries in batches of {@link DIR_BATCH}, `more: true` on all but the last. */
 export async function handleDir(ctx: HandlerContext, req: DirRequest, log: LogFields) {
-  const path = parseRemotePath(req.path, `Cannot list ${JSON.stringify(req.path)}`);
+  const path = parseRemotePath(req.path, `Cannot list ${quotePath(req.path)}`);
   log.path = path.text;
   const entries = await ctx.store.list(path);
   log.entries = entries.length;
@@ -125,7 +125,7 @@ export async function handleDir(ctx: HandlerContext, req: DirRequest, log: LogFi
 
 /** MKDIR (with parents). */
 export async function handleMkdir(ctx: HandlerContext, req: MkdirRequest, log: LogFields) {
-  const path = parseRemotePath(req.path, `Cannot create folder ${JSON.stringify(req.path)}`);
+  const path = parseRemotePath(req.path, `Cannot create folder ${quotePath(req.path)}`);
   log.path = path.text;
   requireWrite(ctx, `Cannot create folder "${path.text}"`);
   await ctx.store.mkdir(path);
@@ -134,7 +134,7 @@ export async function handleMkdir(ctx: HandlerContext, req: MkdirRequest, log: L
 
 /** RMDIR, recursive only when asked. */
 export async function handleRmdir(ctx: HandlerContext, req: RmdirRequest, log: LogFields) {
-  const path = parseRemotePath(req.path, `Cannot remove folder ${JSON.stringify(req.path)}`);
+  const path = parseRemotePath(req.path, `Cannot remove folder ${quotePath(req.path)}`);
   log.path = path.text;
   log.recursive = req.recursive;
   requireWrite(ctx, `Cannot remove folder "${path.text}"`);

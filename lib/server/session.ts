@@ -1,4 +1,5 @@
 import type { FrameConn } from "../protocol/conn.ts";
+import type { ErrorCode } from "../protocol/codes.ts";
 import { ConnectionError, FileshareError, ProtocolError } from "../protocol/errors.ts";
 import {
   errorResponse,
@@ -46,6 +47,13 @@ export interface SessionDeps {
 
 const MAX_AUTH_FAILURES = 3;
 
+/** The log code of a failure: the protocol code, TIMEOUT/CANCELLED for a peer that stalled or
+ * left, INTERNAL only for faults of the server itself. */
+function codeOf(err: unknown): ErrorCode {
+  if (err instanceof FileshareError || err instanceof ConnectionError) return err.code;
+  return "INTERNAL";
+}
+
 /**
  * One connection: version handshake, SCRAM authentication, then one request at a time, each
  * answered by exactly one response (DIR may span several frames, downloads carry a body).
@@ -86,9 +94,8 @@ export class Session {
   }
 
   #logError(err: unknown): void {
-    const code = err instanceof FileshareError ? err.code : "INTERNAL";
     const message = err instanceof Error ? err.message : String(err);
-    this.#deps.log.write({ ...this.#base("error", false), code, message });
+    this.#deps.log.write({ ...this.#base("error", false), code: codeOf(err), message });
   }
 
   /** Asks the session to end: at once when idle, else after the running command. */
@@ -262,7 +269,7 @@ export class Session {
     } catch (err) {
       log.ok = false;
       const known = err instanceof FileshareError;
-      log.code = known ? err.code : "INTERNAL";
+      log.code = codeOf(err);
       log.message = err instanceof Error ? err.message : String(err);
       // The stream is out of step after these; the connection cannot go on.
       if (err instanceof ProtocolError || err instanceof ConnectionError || !known) {

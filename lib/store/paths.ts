@@ -30,27 +30,36 @@ export function parseRemotePath(input: string, context?: string): RemotePath {
   }
 }
 
+/** A client path as quoted in error messages: JSON-escaped, cut after about 80 characters. */
+export function quotePath(input: string): string {
+  return JSON.stringify(input.length > 80 ? input.slice(0, 77) + "..." : input);
+}
+
 function parsePath(input: string): RemotePath {
   if (encoder.encode(input).length > MAX_PATH_BYTES) {
     throw new PathError(`Path is longer than ${MAX_PATH_BYTES} bytes`);
   }
   // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(input)) {
-    throw new PathError(`Path ${JSON.stringify(input)} contains a control character`);
+    throw new PathError(`Path ${quotePath(input)} contains a control character`);
   }
   if (input.includes("\\")) {
-    throw new PathError(`Path ${JSON.stringify(input)} contains a backslash (use "/")`);
+    throw new PathError(`Path ${quotePath(input)} contains a backslash (use "/")`);
   }
   if (input.startsWith("/")) {
-    throw new PathError(`Path "${input}" is absolute (paths are relative to the shared folder)`);
+    throw new PathError(
+      `Path ${quotePath(input)} is absolute (paths are relative to the shared folder)`,
+    );
   }
   if (/^[A-Za-z]:/.test(input)) {
-    throw new PathError(`Path "${input}" starts with a drive letter`);
+    throw new PathError(`Path ${quotePath(input)} starts with a drive letter`);
   }
   const segments: string[] = [];
   for (const seg of input.split("/")) {
     if (seg === "" || seg === ".") continue;
-    if (seg === "..") throw new PathError(`Path "${input}" leaves the shared folder ("..")`);
+    if (seg === "..") {
+      throw new PathError(`Path ${quotePath(input)} leaves the shared folder ("..")`);
+    }
     if (encoder.encode(seg).length > MAX_SEGMENT_BYTES) {
       throw new PathError(
         `Name "${seg.slice(0, 40)}..." is longer than ${MAX_SEGMENT_BYTES} bytes`,
