@@ -15,6 +15,7 @@ import { analyze, parseTime } from "./lib/report/analyze.ts";
 import { renderText } from "./lib/report/render_text.ts";
 import { renderJson } from "./lib/report/render_json.ts";
 import { renderHtml } from "./lib/report/render_html.ts";
+import { writeReport } from "./lib/report/write_report.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
 
@@ -86,10 +87,10 @@ export async function main(args: string[]): Promise<number> {
     const text = RENDERERS[format](report);
     if (values.out) {
       const out = userPath(values.out);
-      await Deno.writeTextFile(out, text);
+      await writeReport(text, out);
       console.error(`wrote ${format} report to ${out}`);
     } else {
-      await Deno.stdout.write(new TextEncoder().encode(text));
+      await writeReport(text);
     }
     return 0;
   } catch (err) {

@@ -1,4 +1,5 @@
 /** Number formatting shared by the report renderers. */
+import type { Stat } from "./stats.ts";
 
 /** `1,234,567` */
 export function int(n: number): string {
@@ -34,9 +35,23 @@ export function time(iso: string): string {
   return iso.slice(0, 19).replace("T", " ");
 }
 
-/** `1 min`, `15 min`, `1 h`, `1 d` for a bucket length in seconds. */
+/** `1 min`, `15 min`, `1 h`, `1 d`, `1 week` for a bucket length in seconds. */
 export function bucketName(seconds: number): string {
+  if (seconds === 604800) return "1 week";
   if (seconds % 86400 === 0) return `${seconds / 86400} d`;
   if (seconds % 3600 === 0) return `${seconds / 3600} h`;
   return `${seconds / 60} min`;
+}
+
+/** A statistic of milliseconds, in seconds. */
+export function inSeconds(s: Stat): Stat {
+  const f = (v: number | null) => (v === null ? null : v / 1000);
+  return {
+    count: s.count,
+    mean: f(s.mean),
+    median: f(s.median),
+    p95: f(s.p95),
+    min: f(s.min),
+    max: f(s.max),
+  };
 }

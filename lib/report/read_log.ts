@@ -88,6 +88,19 @@ export class LogReadError extends Error {
 
 const CHUNK = 1024 * 1024;
 
+function cannotRead(path: string, err: unknown): LogReadError {
+  const why = err instanceof Deno.errors.NotFound
+    ? "not found"
+    : err instanceof Deno.errors.PermissionDenied
+    ? "permission denied"
+    : err instanceof Deno.errors.IsADirectory
+    ? "it is a folder"
+    : err instanceof Error
+    ? err.message
+    : String(err);
+  return new LogReadError(`Cannot read log "${path}": ${why}`, { cause: err });
+}
+
 /**
  * Streams the events of one or more JSON-lines logs in order, in bounded memory: the files
  * are read in 1 MiB chunks and split into lines; unusable lines go to `onBad` and never stop
@@ -102,26 +115,25 @@ export async function* readEvents(
     try {
       file = await Deno.open(path, { read: true });
     } catch (err) {
-      const why = err instanceof Deno.errors.NotFound
-        ? "not found"
-        : err instanceof Deno.errors.PermissionDenied
-        ? "permission denied"
-        : (err as Error).message;
-      throw new LogReadError(`Cannot read log "${path}": ${why}`, { cause: err });
+      throw cannotRead(path, err);
     }
     try {
       const decoder = new TextDecoder();
       const buf = new Uint8Array(CHUNK);
       let carry = "";
       let lineNo = 0;
-      const handle = (line: string): LogEvent | null => {
+      const handle = (line: string, last: boolean): LogEvent | null => {
         lineNo++;
-        if (line.length === 0 || line.trim().length === 0) return null;
+        // Blank lines are skipped; trim() only for lines that start blank (it allocates).
+        if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim().length === 0)) {
+          return null;
+        }
         let parsed: unknown;
         try {
           parsed = JSON.parse(line);
         } catch {
-          onBad({ file: path, line: lineNo, reason: "not valid JSON", text: line.slice(0, 120) });
+          const reason = last ? "truncated last line" : "not valid JSON";
+          onBad({ file: path, line: lineNo, reason, text: line.slice(0, 120) });
           return null;
         }
         const ev = toEvent(parsed);
@@ -132,20 +144,25 @@ export async function* readEvents(
         return ev;
       };
       for (;;) {
-        const n = await file.read(buf);
+        let n: number | null;
+        try {
+          n = await file.read(buf);
+        } catch (err) {
+          throw cannotRead(path, err);
+        }
         if (n === null) break;
         const text = carry + decoder.decode(buf.subarray(0, n), { stream: true });
         const lines = text.split("\n");
         carry = lines.pop() ?? "";
         for (const line of lines) {
-          const ev = handle(line);
+          const ev = handle(line, false);
           if (ev) yield ev;
         }
       }
       carry += decoder.decode();
       if (carry.length > 0) {
         // A last line without its newline: used if it is whole, else reported as truncated.
-        const ev = handle(carry);
+        const ev = handle(carry, true);
         if (ev) yield ev;
       }
     } finally {

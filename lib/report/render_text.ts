@@ -1,5 +1,5 @@
 import type { Report, Stat, TransferStats } from "./stats.ts";
-import { bucketName, bytes, duration, int, num, time } from "./format.ts";
+import { bucketName, bytes, duration, inSeconds, int, num, time } from "./format.ts";
 
 const WIDTH = 80;
 
@@ -14,8 +14,56 @@ function table(headers: string[], rows: string[][], alignLeft = 1): string[] {
   ) => (l.length > WIDTH ? l.slice(0, WIDTH - 1) + "…" : l));
 }
 
+/**
+ * Characters a terminal could act on (C0 and C1 controls, including ESC, and bidirectional
+ * overrides): log content is untrusted, so each becomes U+FFFD, keeping the line's length.
+ */
+// deno-lint-ignore no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
 function clip(s: string, n: number): string {
   return s.length > n ? s.slice(0, n - 1) + "…" : s;
+}
+
+/** `items` joined by ", " and wrapped to 80 columns, the first line after `label`. */
+function wrapList(label: string, items: string[]): string[] {
+  const out: string[] = [];
+  const indent = " ".repeat(label.length);
+  let line = label;
+  items.forEach((item, i) => {
+    const text = clip(item, WIDTH - indent.length - 1) + (i < items.length - 1 ? "," : "");
+    if (line.length > indent.length && line.length + 1 + text.length > WIDTH) {
+      out.push(line);
+      line = indent;
+    }
+    line += (line.length > indent.length ? " " : "") + text;
+  });
+  out.push(line);
+  return out;
+}
+
+/** Merges adjacent buckets so that at most `max` rows remain. */
+function mergeBuckets(tp: Report["throughput"], max: number): Report["throughput"] {
+  const k = Math.ceil(tp.buckets.length / max);
+  if (k <= 1) return tp;
+  const seconds = tp.bucketSeconds * k;
+  const buckets = [];
+  for (let i = 0; i < tp.buckets.length; i += k) {
+    const group = tp.buckets.slice(i, i + k);
+    const sum = (f: (b: typeof group[number]) => number) => group.reduce((s, b) => s + f(b), 0);
+    const upBytes = sum((b) => b.uploadBytes);
+    const downBytes = sum((b) => b.downloadBytes);
+    buckets.push({
+      start: group[0].start,
+      uploadBytes: upBytes,
+      downloadBytes: downBytes,
+      uploads: sum((b) => b.uploads),
+      downloads: sum((b) => b.downloads),
+      // The last group may be short: its rate is over the time it covers.
+      mbps: (upBytes + downBytes) / 1e6 / (tp.bucketSeconds * group.length),
+    });
+  }
+  return { bucketSeconds: seconds, buckets };
 }
 
 function statRow(label: string, s: Stat, unit = ""): string[] {
@@ -52,15 +100,15 @@ export function renderText(r: Report): string {
   const out: string[] = ["fileshare activity report", "=".repeat(25)];
   out.push(`Log:     ${clip(r.sources.join(", "), WIDTH - 9)}`);
   const filters = [
-    r.filters.since ? `since ${r.filters.since}` : "",
-    r.filters.until ? `until ${r.filters.until}` : "",
+    r.filters.since ? `since ${time(r.filters.since)} UTC` : "",
+    r.filters.until ? `until ${time(r.filters.until)} UTC` : "",
     r.filters.user ? `user ${r.filters.user}` : "",
   ].filter(Boolean);
   if (filters.length) out.push(`Filter:  ${filters.join(", ")}`);
   if (r.period === null) {
     out.push("", "No events in the log" + (filters.length ? " for this filter." : "."));
     if (r.lines.bad > 0) out.push(...badLines(r));
-    return out.join("\n") + "\n";
+    return safe(out);
   }
   out.push(
     `Period:  ${time(r.period.from)} to ${time(r.period.to)} UTC (${duration(r.period.ms)})`,
@@ -85,14 +133,11 @@ export function renderText(r: Report): string {
       ],
     ]),
   );
-  out.push(
-    `  connections ${int(r.connections.count)} (peak ${
-      int(r.connections.peakConcurrent)
-    } at once), ` +
-      `logins ${int(r.logins.ok)} ok / ${int(r.logins.failed)} failed, errors ${
-        int(r.errors.total)
-      }`,
-  );
+  out.push(...wrapList("  ", [
+    `connections ${int(r.connections.count)} (peak ${int(r.connections.peakConcurrent)} at once)`,
+    `logins ${int(r.logins.ok)} ok / ${int(r.logins.failed)} failed`,
+    `errors ${int(r.errors.total)}`,
+  ]));
   out.push(
     "",
     ...transferLines("Uploads", r.upload),
@@ -103,7 +148,7 @@ export function renderText(r: Report): string {
   out.push("", "Connections");
   out.push(
     ...table(["", "count", "mean", "median", "p95", "min", "max"], [
-      statRow("session ms", r.connections.sessionMs),
+      statRow("session s", inSeconds(r.connections.sessionMs)),
     ]),
   );
 
@@ -128,44 +173,43 @@ export function renderText(r: Report): string {
 
   out.push("", `Errors: ${int(r.errors.total)}`);
   if (r.errors.total > 0) {
-    const codes = r.errors.byCode.map((c) => `${c.code} ${int(c.count)}`).join(", ");
-    const cmds = r.errors.byCommand.map((c) => `${c.command} ${int(c.count)}`).join(", ");
     out.push(
-      `  by code:    ${clip(codes, WIDTH - 14)}`,
-      `  by command: ${clip(cmds, WIDTH - 14)}`,
+      ...wrapList("  by code:    ", r.errors.byCode.map((c) => `${c.code} ${int(c.count)}`)),
+      ...wrapList("  by command: ", r.errors.byCommand.map((c) => `${c.command} ${int(c.count)}`)),
       "  most recent:",
     );
     for (const e of r.errors.recent) {
-      out.push(clip(`    ${time(e.ts)} ${e.event} ${e.code}: ${e.message}`, WIDTH));
+      const who = [e.user ?? "", e.path === null ? "" : JSON.stringify(e.path)].join(" ").trim();
+      out.push(clip(`    ${time(e.ts)}  ${e.event} ${e.code}  ${who}`.trimEnd(), WIDTH));
+      if (e.message) out.push(clip(`      ${e.message}`, WIDTH));
     }
   }
   if (r.logins.failedByRemote.length > 0) {
-    out.push("", "Failed logins by address");
+    const more = r.logins.failedAddresses - Math.min(10, r.logins.failedByRemote.length);
+    out.push("", `Failed logins by address (${int(r.logins.failedAddresses)} addresses)`);
     out.push(
       ...table(
         ["address", "failures"],
         r.logins.failedByRemote.slice(0, 10).map((f) => [clip(f.remote, 40), int(f.count)]),
       ),
     );
+    if (more > 0) out.push(`  ... and ${int(more)} more`);
   }
 
-  const tp = r.throughput;
+  // At most 30 rows: adjacent buckets are merged (the JSON and HTML formats have them all).
+  const tp = mergeBuckets(r.throughput, 30);
   if (tp.buckets.length > 0) {
-    const peak = Math.max(...tp.buckets.map((b) => b.mbps));
+    let peak = 0;
+    for (const b of tp.buckets) peak = Math.max(peak, b.mbps);
     out.push("", `Throughput over time (${bucketName(tp.bucketSeconds)} buckets, UTC)`);
-    const shown = tp.buckets.length > 30
-      ? tp.buckets.filter((b) => b.uploads + b.downloads > 0)
-      : tp.buckets;
-    for (const b of shown.slice(-30)) {
+    out.push("  start            MB/s   transfers");
+    for (const b of tp.buckets) {
       const bar = peak > 0 ? "#".repeat(Math.round((b.mbps / peak) * 36)) : "";
       out.push(
-        `  ${time(b.start).slice(5, 16)} ${num(b.mbps).padStart(8)} MB/s ${
-          (int(b.uploads + b.downloads) + " ops").padStart(10)
-        }  ${bar}`,
+        `  ${time(b.start).slice(5, 16)} ${num(b.mbps).padStart(8)} ${
+          int(b.uploads + b.downloads).padStart(11)
+        }  ${bar}`.trimEnd(),
       );
-    }
-    if (shown.length > 30) {
-      out.push(`  (last 30 of ${shown.length} busy buckets; the JSON and HTML formats have all)`);
     }
   }
 
@@ -189,18 +233,9 @@ export function renderText(r: Report): string {
   }
 
   out.push("", "Events by kind");
-  const kinds = Object.entries(r.events).map(([k, v]) => `${k} ${int(v)}`);
-  let line = " ";
-  for (const k of kinds) {
-    if (line.length + k.length + 2 > WIDTH) {
-      out.push(line);
-      line = " ";
-    }
-    line += ` ${k},`;
-  }
-  out.push(line.replace(/,$/, ""));
+  out.push(...wrapList("  ", Object.entries(r.events).map(([k, v]) => `${k} ${int(v)}`)));
   if (r.lines.bad > 0) out.push(...badLines(r));
-  return out.join("\n") + "\n";
+  return safe(out);
 }
 
 function badLines(r: Report): string[] {
@@ -209,7 +244,12 @@ function badLines(r: Report): string[] {
     `Malformed lines: ${int(r.lines.bad)} (skipped; first ${r.lines.badExamples.length} shown)`,
   ];
   for (const b of r.lines.badExamples) {
-    out.push(clip(`  line ${b.line}: ${b.reason}: ${JSON.stringify(b.text)}`, WIDTH));
+    out.push(clip(`  line ${b.line}: ${b.reason}: ${b.text}`, WIDTH));
   }
   return out;
+}
+
+/** The lines as one text within 80 columns, with nothing a terminal could take for a command. */
+function safe(lines: string[]): string {
+  return lines.map((l) => clip(l.replace(UNSAFE, "\uFFFD"), WIDTH)).join("\n") + "\n";
 }

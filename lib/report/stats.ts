@@ -53,6 +53,8 @@ export interface BenchRun {
   ms: number | null;
   /** Aggregate rate from the client's figures. */
   mbps: number | null;
+  /** Connections the server logged for the run. */
+  serverConnections: number;
   /** Transfers the server logged for the run. */
   serverTransfers: number;
   serverBytes: number;
@@ -68,6 +70,16 @@ export interface ThroughputBucket {
   downloads: number;
   /** Bytes per second over the bucket, in MB/s. */
   mbps: number;
+}
+
+/**
+ * Counts of successful transfers by rate, on logarithmic bins: bin i holds rates from
+ * `edgesMBps[i]` up to (not including) `edgesMBps[i + 1]`. Edges follow 1-2-5 steps.
+ */
+export interface RateHistogram {
+  edgesMBps: number[];
+  upload: number[];
+  download: number[];
 }
 
 /** A sample point for the rate-against-size chart. */
@@ -87,7 +99,14 @@ export interface Report {
   lines: { events: number; bad: number; badExamples: BadLine[] };
   events: Record<string, number>;
   connections: { count: number; peakConcurrent: number; sessionMs: Stat };
-  logins: { ok: number; failed: number; failedByRemote: { remote: string; count: number }[] };
+  logins: {
+    ok: number;
+    failed: number;
+    /** Distinct addresses with failed logins. */
+    failedAddresses: number;
+    /** The addresses with the most failures, at most 20. */
+    failedByRemote: { remote: string; count: number }[];
+  };
   upload: TransferStats;
   download: TransferStats;
   errors: {
@@ -104,6 +123,7 @@ export interface Report {
     }[];
   };
   throughput: { bucketSeconds: number; buckets: ThroughputBucket[] };
+  rateHistogram: RateHistogram;
   users: UserStats[];
   benchRuns: BenchRun[];
   /** Up to 2,000 sampled transfers for the rate-against-size chart. */
@@ -224,6 +244,47 @@ const MAX_BUCKETS = 120;
 const MAX_POINTS = 2000;
 const MAX_BAD_EXAMPLES = 5;
 const RECENT_ERRORS = 5;
+const MAX_FAILED_ADDRESSES = 20;
+const COMMANDS = new Set(["upload", "download", "dir", "delete", "mkdir", "rmdir"]);
+
+/** The 1-2-5 step at or below `v` (v > 0). */
+function stepBelow(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [5, 2, 1]) if (m * p <= v * (1 + 1e-12)) return m * p;
+  return p;
+}
+
+/** The 1-2-5 step after `v` (itself a step). */
+function stepAfter(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(v) + 1e-9);
+  const m = Math.round(v / p);
+  return m === 1 ? 2 * p : m === 2 ? 5 * p : 10 * p;
+}
+
+/** Bins the rates of uploads and downloads on shared 1-2-5 logarithmic edges. */
+export function rateHistogram(up: ArrayLike<number>, down: ArrayLike<number>): RateHistogram {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const a of [up, down]) {
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] > 0 && a[i] < lo) lo = a[i];
+      if (a[i] > hi) hi = a[i];
+    }
+  }
+  if (!(hi > 0)) return { edgesMBps: [], upload: [], download: [] };
+  const edges = [stepBelow(lo)];
+  while (edges[edges.length - 1] <= hi) edges.push(stepAfter(edges[edges.length - 1]));
+  const count = (a: ArrayLike<number>) => {
+    const bins = new Array<number>(edges.length - 1).fill(0);
+    for (let i = 0; i < a.length; i++) {
+      let b = 0;
+      while (b + 1 < bins.length && a[i] >= edges[b + 1]) b++;
+      bins[b]++;
+    }
+    return bins;
+  };
+  return { edgesMBps: edges, upload: count(up), download: count(down) };
+}
 
 /** Filters applied while aggregating. */
 export interface ReportFilters {
@@ -270,7 +331,8 @@ export class ReportBuilder {
   #errors = 0;
   #errorsByCode = new Map<string, number>();
   #errorsByCommand = new Map<string, number>();
-  #recent: Report["errors"]["recent"] = [];
+  /** Oldest first, with the time for ordering. */
+  #recent: (Report["errors"]["recent"][number] & { t: number })[] = [];
   #minutes = new Map<number, { ub: number; db: number; u: number; d: number }>();
   #users = new Map<string, UserStats>();
   #runs = new Map<string, BenchRun>();
@@ -332,6 +394,7 @@ export class ReportBuilder {
         bytes: null,
         ms: null,
         mbps: null,
+        serverConnections: 0,
         serverTransfers: 0,
         serverBytes: 0,
         serverErrors: 0,
@@ -357,9 +420,8 @@ export class ReportBuilder {
         this.#open.clear();
         break;
       case "connect":
-        this.#connections++;
-        this.#open.add(e.conn!);
-        if (this.#open.size > this.#peak) this.#peak = this.#open.size;
+        // connect comes before the login, so it has no user: with --user, auth_ok opens.
+        if (f.user === undefined) this.#opened(e);
         break;
       case "disconnect":
         this.#open.delete(e.conn!);
@@ -367,6 +429,7 @@ export class ReportBuilder {
         break;
       case "auth_ok":
         this.#loginsOk++;
+        if (f.user !== undefined && e.conn !== undefined) this.#opened(e);
         break;
       case "auth_fail": {
         this.#loginsFailed++;
@@ -399,15 +462,19 @@ export class ReportBuilder {
         break;
       }
     }
-    if (
-      e.user !== undefined &&
-      ["upload", "download", "dir", "delete", "mkdir", "rmdir"].includes(e.event)
-    ) {
+    if (e.user !== undefined && COMMANDS.has(e.event)) {
       const u = this.#user(e.user);
       u.ops++;
       if (!e.ok) u.errors++;
     }
     if (!e.ok) this.#error(e);
+  }
+
+  #opened(e: LogEvent): void {
+    this.#connections++;
+    this.#open.add(e.conn!);
+    if (this.#open.size > this.#peak) this.#peak = this.#open.size;
+    if (e.run !== undefined) this.#run(e.run).serverConnections++;
   }
 
   #transfer(e: LogEvent): void {
@@ -467,22 +534,35 @@ export class ReportBuilder {
     this.#errorsByCode.set(code, (this.#errorsByCode.get(code) ?? 0) + 1);
     const command = e.event === "error" ? "connection" : e.event === "auth_fail" ? "auth" : e.event;
     this.#errorsByCommand.set(command, (this.#errorsByCommand.get(command) ?? 0) + 1);
-    this.#recent.push({
+    // The newest by time (several logs may be given in any order); ties keep log order.
+    const recent = this.#recent;
+    if (recent.length === RECENT_ERRORS && e.t < recent[0].t) return;
+    const item = {
+      t: e.t,
       ts: new Date(e.t).toISOString(),
       event: e.event,
       code,
       message: e.message ?? "",
       user: e.user ?? null,
       path: e.path ?? null,
-    });
-    if (this.#recent.length > RECENT_ERRORS) this.#recent.shift();
+    };
+    let i = recent.length;
+    while (i > 0 && recent[i - 1].t > e.t) i--;
+    recent.splice(i, 0, item);
+    if (recent.length > RECENT_ERRORS) recent.shift();
   }
 
   #throughput(): Report["throughput"] {
     if (this.#minutes.size === 0) return { bucketSeconds: 60, buckets: [] };
-    const keys = [...this.#minutes.keys()];
-    const lo = Math.min(...keys) * MINUTE;
-    const hi = (Math.max(...keys) + 1) * MINUTE;
+    // A loop, not Math.min(...keys): a long log has more minutes than a call has arguments.
+    let first = Infinity;
+    let last = -Infinity;
+    for (const k of this.#minutes.keys()) {
+      if (k < first) first = k;
+      if (k > last) last = k;
+    }
+    const lo = first * MINUTE;
+    const hi = (last + 1) * MINUTE;
     const bucket = BUCKET_CHOICES.find((b) => (hi - lo) / b <= MAX_BUCKETS) ??
       BUCKET_CHOICES.at(-1)!;
     const start = Math.floor(lo / bucket) * bucket;
@@ -533,7 +613,8 @@ export class ReportBuilder {
       logins: {
         ok: this.#loginsOk,
         failed: this.#loginsFailed,
-        failedByRemote: countSorted(this.#failedByRemote, "remote"),
+        failedAddresses: this.#failedByRemote.size,
+        failedByRemote: countSorted(this.#failedByRemote, "remote").slice(0, MAX_FAILED_ADDRESSES),
       },
       upload: this.#upload.finish(),
       download: this.#download.finish(),
@@ -541,9 +622,10 @@ export class ReportBuilder {
         total: this.#errors,
         byCode: countSorted(this.#errorsByCode, "code"),
         byCommand: countSorted(this.#errorsByCommand, "command"),
-        recent: [...this.#recent].reverse(),
+        recent: this.#recent.map(({ t: _, ...rest }) => rest).reverse(),
       },
       throughput: this.#throughput(),
+      rateHistogram: rateHistogram(this.#upload.rates.values(), this.#download.rates.values()),
       users: [...this.#users.values()].sort((a, b) => b.ops - a.ops || (a.user < b.user ? -1 : 1)),
       benchRuns: [...this.#runs.values()].sort((
         a,
