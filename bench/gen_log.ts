@@ -12,6 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { writeAll } from "../lib/write_all.ts";
 
 function rng(seed: number): () => number {
   let x = seed >>> 0 || 1;
@@ -83,9 +84,7 @@ export async function writeSampleLog(path: string, options: SampleLogOptions): P
   let t = start;
   let conn = 0;
   const flush = async () => {
-    const bytes = enc.encode(buffer.join(""));
-    let off = 0;
-    while (off < bytes.length) off += await file.write(bytes.subarray(off));
+    await writeAll(file, enc.encode(buffer.join("")));
     buffer = [];
     size = 0;
   };

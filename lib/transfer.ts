@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { writeAll } from "./write_all.ts";
 import type { FrameConn } from "./protocol/conn.ts";
 import { FRAME_MSG, HEADER_BYTES, MAX_DATA_BYTES } from "./protocol/frame.ts";
 import { parseTrailer } from "./protocol/messages.ts";
@@ -33,11 +34,6 @@ export interface BodyResult {
   bytes: number;
   /** Lowercase hex SHA-256 of the body. */
   sha256: string;
-}
-
-async function writeAllTo(sink: ByteSink, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await sink.write(bytes.subarray(off));
 }
 
 async function readChunk(source: ByteSource, frame: Uint8Array, want: number): Promise<number> {
@@ -147,7 +143,7 @@ export async function receiveBody(
       hash.update(chunk);
       done += chunk.length;
       await settle();
-      if (sink !== null && sinkError === null) pending = writeAllTo(sink, chunk);
+      if (sink !== null && sinkError === null) pending = writeAll(sink, chunk);
       turn ^= 1;
       options.onProgress?.(done);
     }

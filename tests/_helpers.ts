@@ -9,6 +9,7 @@ import { FileshareServer, type ServerOptions } from "../lib/server/server.ts";
 import { FileshareClient } from "../lib/client/client.ts";
 import { FrameConn } from "../lib/protocol/conn.ts";
 import { clientFinal, clientFirst, parseServerFirst, saltedPassword } from "../lib/auth/scram.ts";
+import { writeAll } from "../lib/write_all.ts";
 
 /** Project root (absolute, no trailing slash). */
 export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -244,8 +245,7 @@ export async function writeRandomFile(path: string, size: number): Promise<void>
     for (let i = 0; i < n; i += 65536) {
       crypto.getRandomValues(chunk.subarray(i, Math.min(i + 65536, n)));
     }
-    let off = 0;
-    while (off < n) off += await f.write(chunk.subarray(off, n));
+    await writeAll(f, chunk.subarray(0, n));
     left -= n;
   }
 }

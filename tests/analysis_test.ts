@@ -7,6 +7,7 @@ import { renderJson } from "../lib/report/render_json.ts";
 import { renderText } from "../lib/report/render_text.ts";
 import denoConfig from "../deno.json" with { type: "json" };
 import { ROOT, runTool } from "./_helpers.ts";
+import { writeAll } from "../lib/write_all.ts";
 
 const T = (hms: string) => `2026-11-24T${hms}Z`;
 const line = (o: Record<string, unknown>) => JSON.stringify(o);
@@ -830,9 +831,7 @@ Deno.test("analyze() picks week buckets for a long log with many busy minutes", 
             ms: 10,
           }) + "\n";
         }
-        const bytes = enc.encode(chunk);
-        let off = 0;
-        while (off < bytes.length) off += await file.write(bytes.subarray(off));
+        await writeAll(file, enc.encode(chunk));
       }
     }
     const r = await analyze([path]);

@@ -14,6 +14,7 @@ import {
 } from "../lib/protocol/frame.ts";
 import { FrameConn } from "../lib/protocol/conn.ts";
 import { ConnectionError, ProtocolError } from "../lib/protocol/errors.ts";
+import { writeAll } from "../lib/write_all.ts";
 
 const enc = new TextEncoder();
 
@@ -267,11 +268,6 @@ async function pair(): Promise<{ conn: FrameConn; peer: Deno.TcpConn } & AsyncDi
       return Promise.resolve();
     },
   };
-}
-
-async function writeAll(c: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await c.write(bytes.subarray(off));
 }
 
 Deno.test("FrameConn.readMessage() reads frames split across many small writes", async () => {

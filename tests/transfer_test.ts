@@ -604,6 +604,7 @@ Deno.test("a download cancelled with an AbortSignal leaves no local file", async
     }),
     "CANCELLED",
   );
+  assert.equal(client.closed, true, "cancelling a download closes its connection");
   assert.equal(await exists(local), false);
   assert.deepEqual((await listTree(srv.dir)).filter((p) => p.includes("fileshare-part")), []);
 });

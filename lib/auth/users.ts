@@ -7,6 +7,7 @@ import {
   type ScramCredentials,
   unb64,
 } from "./scram.ts";
+import { writeAll } from "../write_all.ts";
 
 /** A user as stored in the users file: SCRAM keys, never the password. */
 export interface UserRecord {
@@ -90,8 +91,7 @@ export async function writeFileAtomic(path: string, text: string, mode: number):
     {
       using f = await Deno.open(tmp, { write: true, createNew: true, mode });
       const bytes = new TextEncoder().encode(text);
-      let off = 0;
-      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+      await writeAll(f, bytes);
       if (Deno.build.os !== "windows") await Deno.chmod(tmp, mode);
       await f.sync();
     }

@@ -1,4 +1,5 @@
 import type { ActivityEvent } from "./events.ts";
+import { writeAll } from "../write_all.ts";
 
 const encoder = new TextEncoder();
 
@@ -29,8 +30,7 @@ export class ActivityLog implements AsyncDisposable {
     const line = encoder.encode(JSON.stringify({ ts: new Date().toISOString(), ...event }) + "\n");
     this.#queue = this.#queue.then(async () => {
       try {
-        let off = 0;
-        while (off < line.length) off += await file.write(line.subarray(off));
+        await writeAll(file, line);
       } catch (err) {
         if (!this.#failed) {
           this.#failed = true;

@@ -1,3 +1,4 @@
+import { fileErrorReason } from "../cli/errors.ts";
 import { type ActivityEvent, EVENT_NAMES, type EventName } from "../log/events.ts";
 
 /**
@@ -89,16 +90,7 @@ export class LogReadError extends Error {
 const CHUNK = 1024 * 1024;
 
 function cannotRead(path: string, err: unknown): LogReadError {
-  const why = err instanceof Deno.errors.NotFound
-    ? "not found"
-    : err instanceof Deno.errors.PermissionDenied
-    ? "permission denied"
-    : err instanceof Deno.errors.IsADirectory
-    ? "it is a folder"
-    : err instanceof Error
-    ? err.message
-    : String(err);
-  return new LogReadError(`Cannot read log "${path}": ${why}`, { cause: err });
+  return new LogReadError(`Cannot read log "${path}": ${fileErrorReason(err)}`, { cause: err });
 }
 
 /**

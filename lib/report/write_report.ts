@@ -1,3 +1,5 @@
+import { fileErrorReason } from "../cli/errors.ts";
+import { writeAll } from "../write_all.ts";
 /** Thrown when the report cannot be written to its `--out` file. */
 export class ReportWriteError extends Error {
   /** Creates a report write error. */
@@ -5,12 +7,6 @@ export class ReportWriteError extends Error {
     super(message, options);
     this.name = "ReportWriteError";
   }
-}
-
-async function writeAll(w: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array) {
-  // write() may take only part of a large buffer (pipes): loop until all of it is out.
-  let off = 0;
-  while (off < bytes.length) off += await w.write(bytes.subarray(off));
 }
 
 /**
@@ -31,15 +27,7 @@ export async function writeReport(text: string, path?: string): Promise<void> {
     using file = await Deno.open(path, { write: true, create: true, truncate: true });
     await writeAll(file, bytes);
   } catch (err) {
-    const why = err instanceof Deno.errors.NotFound
-      ? "its folder does not exist"
-      : err instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : err instanceof Deno.errors.IsADirectory
-      ? "it is a folder"
-      : err instanceof Error
-      ? err.message
-      : String(err);
+    const why = fileErrorReason(err, "its folder does not exist");
     throw new ReportWriteError(`Cannot write report "${path}": ${why}`, { cause: err });
   }
 }
