@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { analyze, parseTime } from "../lib/report/analyze.ts";
 import { type BadLine, readEvents, toEvent } from "../lib/report/read_log.ts";
-import { percentile, rateHistogram, summarize } from "../lib/report/stats.ts";
+import { rateHistogram, summarize } from "../lib/report/stats.ts";
+import { percentile } from "../lib/percentile.ts";
 import { renderHtml } from "../lib/report/render_html.ts";
 import { renderJson } from "../lib/report/render_json.ts";
 import { renderText } from "../lib/report/render_text.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseSize } from "../lib/client/size.ts";
-import { latency, nearestRank } from "../lib/client/percentiles.ts";
+import { latency } from "../lib/client/percentiles.ts";
+import { percentile } from "../lib/percentile.ts";
 import { benchTable } from "../lib/client/bench_cli.ts";
 import { NULL_SINK, patternSource, runLoad } from "../lib/client/load_test.ts";
 import { ROOT, runTool, startServer, type TestServer, USERS } from "./_helpers.ts";
@@ -33,18 +34,22 @@ Deno.test({
 });
 
 Deno.test({
-  name: "nearestRank() and latency() summarise latencies",
+  name: "latency() summarises latencies with the report's percentile",
   permissions: "none",
   fn() {
-    const values = Array.from({ length: 100 }, (_, i) => i + 1);
-    assert.equal(nearestRank(values, 0.5), 50);
-    assert.equal(nearestRank(values, 0.95), 95);
-    assert.equal(nearestRank(values, 0.99), 99);
-    assert.equal(nearestRank(values, 1), 100);
-    assert.equal(nearestRank([7], 0.99), 7);
-    assert.equal(nearestRank([], 0.5), null);
-    const l = latency([30, 10, 20]);
-    assert.deepEqual([l.p50, l.p95, l.p99, l.mean, l.min, l.max], [20, 30, 30, 20, 10, 30]);
+    const values = Array.from({ length: 100 }, (_, i) => 100 - i);
+    const all = latency(values);
+    // Interpolated between closest ranks, as percentile() and the activity report do.
+    assert.equal(all.p50, 50.5);
+    assert.equal(all.p95, percentile(values.toSorted((a, b) => a - b), 0.95));
+    assert.ok(Math.abs(all.p95! - 95.05) < 1e-9);
+    assert.ok(Math.abs(all.p99! - 99.01) < 1e-9);
+    assert.deepEqual([all.min, all.max, all.mean], [1, 100, 50.5]);
+    const l = latency([7]);
+    assert.deepEqual([l.p50, l.p95, l.p99], [7, 7, 7]);
+    const three = latency([30, 10, 20]);
+    assert.deepEqual([three.p50, three.mean, three.min, three.max], [20, 20, 10, 30]);
+    assert.ok(Math.abs(three.p95! - 29) < 1e-9 && Math.abs(three.p99! - 29.8) < 1e-9);
     assert.deepEqual(Object.values(latency([])), [null, null, null, null, null, null]);
   },
 });

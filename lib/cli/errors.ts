@@ -28,17 +28,6 @@ export function errorLine(err: unknown): string {
   return String(err);
 }
 
-/**
- * Why a file operation failed, in words for an error line: `not found` (or `notFound`),
- * `permission denied`, `it is a folder`, else the runtime's message.
- */
-export function fileErrorReason(err: unknown, notFound = "not found"): string {
-  if (err instanceof Deno.errors.NotFound) return notFound;
-  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (err instanceof Deno.errors.IsADirectory) return "it is a folder";
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** Prints an error as one line (with the usage after a usage error); returns the exit code. */
 export function reportCliError(err: unknown, usage: string): number {
   const e = asCliError(err);

@@ -1,3 +1,5 @@
+import { percentile } from "../percentile.ts";
+
 /** Latency summary in milliseconds. */
 export interface Latency {
   p50: number | null;
@@ -8,24 +10,22 @@ export interface Latency {
   max: number | null;
 }
 
-/** Nearest-rank percentile (the smallest value with at least p of the values at or below it). */
-export function nearestRank(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  const rank = Math.max(1, Math.ceil(p * sorted.length));
-  return sorted[rank - 1];
-}
-
-/** p50/p95/p99, mean, min and max of a list of latencies. */
+/**
+ * p50/p95/p99, mean, min and max of a list of latencies; the percentiles are those of the
+ * activity report ({@link percentile}: interpolated between closest ranks).
+ */
 export function latency(values: readonly number[]): Latency {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = Float64Array.from(values).sort();
   if (sorted.length === 0) {
     return { p50: null, p95: null, p99: null, mean: null, min: null, max: null };
   }
+  let sum = 0;
+  for (const v of sorted) sum += v;
   return {
-    p50: nearestRank(sorted, 0.5),
-    p95: nearestRank(sorted, 0.95),
-    p99: nearestRank(sorted, 0.99),
-    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+    p50: percentile(sorted, 0.5),
+    p95: percentile(sorted, 0.95),
+    p99: percentile(sorted, 0.99),
+    mean: sum / sorted.length,
     min: sorted[0],
     max: sorted[sorted.length - 1],
   };

@@ -7,7 +7,7 @@ export function int(n: number): string {
 }
 
 /** Bytes in binary units (the client's formatting, so both tools print sizes alike). */
-export { formatBytes as bytes } from "../cli/format.ts";
+export { formatBytes as bytes } from "../units.ts";
 
 /** A number with a sensible count of digits, or "n/a" for null. */
 export function num(n: number | null, digits = 1): string {

@@ -1,4 +1,4 @@
-import { fileErrorReason } from "../cli/errors.ts";
+import { fileErrorReason } from "./_file_error.ts";
 import { type ActivityEvent, EVENT_NAMES, type EventName } from "../log/events.ts";
 
 /**

@@ -1,4 +1,5 @@
 import type { BadLine, LogEvent } from "./read_log.ts";
+import { percentile } from "../percentile.ts";
 
 /** Summary statistics of a set of numbers; all null when there are none. */
 export interface Stat {
@@ -148,16 +149,6 @@ class Numbers {
   values(): Float64Array {
     return this.#data.subarray(0, this.#n);
   }
-}
-
-/** Percentile by linear interpolation between closest ranks (R's type 7, numpy's default). */
-export function percentile(sorted: ArrayLike<number>, p: number): number | null {
-  const n = sorted.length;
-  if (n === 0) return null;
-  const h = (n - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, n - 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
 /** Count, mean, median, p95, min and max of a list of numbers. */

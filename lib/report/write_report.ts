@@ -1,4 +1,4 @@
-import { fileErrorReason } from "../cli/errors.ts";
+import { fileErrorReason } from "./_file_error.ts";
 import { writeAll } from "../write_all.ts";
 /** Thrown when the report cannot be written to its `--out` file. */
 export class ReportWriteError extends Error {
