@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isInside, parseRemotePath, TEMP_PREFIX } from "../lib/store/paths.ts";
+import { isInside, MAX_PATH_DEPTH, parseRemotePath, TEMP_PREFIX } from "../lib/store/paths.ts";
 import { PathError } from "../lib/protocol/errors.ts";
 import { MAX_PATH_BYTES } from "../lib/protocol/messages.ts";
 
@@ -47,6 +47,48 @@ const HOSTILE: Record<string, [string[], RegExp]> = {
     /backslash/,
   ],
   "drive letters": [["C:x", "c:", "Z:/etc", "C:", "d:foo/bar", "a:b"], /drive letter/],
+  "C1 control characters": [["a\u0080b", "\u0085", "x/\u009b31m", "\u009f"], /control character/],
+  "bidi overrides and isolates": [
+    [
+      "evil\u202etxt.exe",
+      "\u202a",
+      "a\u202b",
+      "\u202c",
+      "\u202d/x",
+      "\u2066",
+      "\u2067",
+      "a\u2068b",
+      "\u2069",
+    ],
+    /bidirectional override/,
+  ],
+  "characters Windows does not allow": [
+    ["<EOF>", "a>b", "ab:c", "1:x", 'say"hi"', "a|b", "what?", "*", "dir/x*y"],
+    /not allowed/,
+  ],
+  "names Windows reserves": [
+    [
+      "CON",
+      "con",
+      "PRN",
+      "aux",
+      "NUL",
+      "nul.txt",
+      "NUL.tar.gz",
+      "com1",
+      "COM9",
+      "lpt1",
+      "LPT9.log",
+      "a/Con/b",
+      "com\u00b9",
+    ],
+    /reserved device name/,
+  ],
+  "trailing dots and spaces": [["a.", "a..", "...", "x ", "dir./f", "end. ", " "], /dot or space/],
+  "paths deeper than the limit": [
+    ["d/".repeat(MAX_PATH_DEPTH) + "x", "d/".repeat(2047) + "x"],
+    /deeper than 64 levels/,
+  ],
   "the server's temporary names": [
     [TEMP_PREFIX, `${TEMP_PREFIX}abc`, `a/${TEMP_PREFIX}0123`, `${TEMP_PREFIX}x/y`],
     /reserved/,
@@ -84,12 +126,18 @@ Deno.test({
       ["a b/c d.txt", ["a b", "c d.txt"]],
       ["ünïcödé/日本語 ファイル.txt", ["ünïcödé", "日本語 ファイル.txt"]],
       ["😀/emoji.bin", ["😀", "emoji.bin"]],
-      ["...", ["..."]],
-      ["..a/a..", ["..a", "a.."]],
+      ["..a/a..b", ["..a", "a..b"]],
       [".hidden", [".hidden"]],
-      ["<EOF>", ["<EOF>"]],
-      ["ab:c", ["ab:c"]], // a colon after the second character is just a character
-      ["1:x", ["1:x"]],
+      ["EOF", ["EOF"]],
+      // Only the exact device names are reserved on Windows, not names that start with them.
+      ["CONSOLE/con-fig/nully.txt/com10/lpt0", [
+        "CONSOLE",
+        "con-fig",
+        "nully.txt",
+        "com10",
+        "lpt0",
+      ]],
+      ["a.b c", ["a.b c"]],
       [".fileshare-tmp", [".fileshare-tmp"]], // only the full prefix is reserved
       ["x".repeat(255), ["x".repeat(255)]],
       ["ü".repeat(127), ["ü".repeat(127)]],
@@ -103,6 +151,18 @@ Deno.test({
         assert.deepEqual(parseRemotePath(p.text), p);
       });
     }
+    await t.step("a path of exactly the depth limit is accepted", () => {
+      assert.equal(parseRemotePath("d/".repeat(MAX_PATH_DEPTH)).segments.length, MAX_PATH_DEPTH);
+    });
+    await t.step("NFC and NFD spellings give one name, in NFC", () => {
+      const nfc = "caf\u00e9/\u00c5ngstr\u00f6m.txt";
+      const nfd = nfc.normalize("NFD");
+      assert.notEqual(nfc, nfd);
+      assert.deepEqual(parseRemotePath(nfd), parseRemotePath(nfc));
+      assert.equal(parseRemotePath(nfd).text, nfc);
+      // Hangul syllables composed from jamo.
+      assert.equal(parseRemotePath("\u1112\u1161\u11ab").text, "\ud55c");
+    });
     await t.step("a path of exactly 4096 bytes is accepted", () => {
       const input = ("x".repeat(255) + "/").repeat(16);
       assert.equal(input.length, MAX_PATH_BYTES);
