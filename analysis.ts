@@ -10,7 +10,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import denoConfig from "./deno.json" with { type: "json" };
 import { analyze, parseTime } from "./lib/report/analyze.ts";
 import { renderText } from "./lib/report/render_text.ts";
 import { renderJson } from "./lib/report/render_json.ts";
@@ -18,6 +17,7 @@ import { renderHtml } from "./lib/report/render_html.ts";
 import { writeReport } from "./lib/report/write_report.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
+import { VERSION } from "./lib/cli/version.ts";
 
 const USAGE = `Usage: analysis [LOG ...] [options]
 
@@ -61,7 +61,7 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     if (values.version) {
-      console.log(`fileshare analysis ${denoConfig.version}`);
+      console.log(`fileshare analysis ${VERSION}`);
       return 0;
     }
     const format = values.format as keyof typeof RENDERERS;

@@ -10,7 +10,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import denoConfig from "./deno.json" with { type: "json" };
 import { FileshareClient } from "./lib/client/client.ts";
 import { COMMAND_ALIASES, COMMAND_HELP, commandHelp, runCommand } from "./lib/client/commands.ts";
 import { benchMain } from "./lib/client/bench_cli.ts";
@@ -23,6 +22,7 @@ import { palette, useColor } from "./lib/cli/color.ts";
 import { ProgressBar, stderrProgressOutput } from "./lib/client/progress.ts";
 import { runInteractiveShell, runScriptShell, Shell } from "./lib/client/shell.ts";
 import { interactiveLogin } from "./lib/client/login.ts";
+import { CLIENT_NAME, VERSION } from "./lib/cli/version.ts";
 
 const USAGE = `Usage: client [options] COMMAND [ARGS]
        client [options]            (no command: interactive shell, or a script on stdin)
@@ -94,7 +94,7 @@ async function shell(
   }
   const address = parseServerAddress(server);
   const { user, password } = await credentials(values);
-  const login = { ...address, user, password };
+  const login = { ...address, user, password, clientName: CLIENT_NAME };
   const client = await FileshareClient.connect(login);
   return await runScriptShell(new Shell({ ...common, login, client }), values["keep-going"]);
 }
@@ -137,7 +137,7 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     if (values.version) {
-      console.log(`fileshare client ${denoConfig.version}`);
+      console.log(`fileshare client ${VERSION}`);
       return 0;
     }
     const server = values.server ?? env("FILESHARE_SERVER") ?? DEFAULT_SERVER;
@@ -153,7 +153,12 @@ export async function main(args: string[]): Promise<number> {
     if (!(command in COMMAND_ALIASES)) throw new UsageError(`Unknown command "${command}"`);
     const address = parseServerAddress(server);
     const { user, password } = await credentials(values);
-    await using client = await FileshareClient.connect({ ...address, user, password });
+    await using client = await FileshareClient.connect({
+      ...address,
+      user,
+      password,
+      clientName: CLIENT_NAME,
+    });
     const progress = values.quiet || values.json ? null : stderrProgressOutput();
     let bar: ProgressBar | null = null;
     const out = await runCommand(client, command, rest, {

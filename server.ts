@@ -9,7 +9,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import denoConfig from "./deno.json" with { type: "json" };
 import { randomPassword, UsersError, UsersFile } from "./lib/auth/users.ts";
 import { DEFAULT_ITERATIONS } from "./lib/auth/scram.ts";
 import { ActivityLog } from "./lib/log/activity_log.ts";
@@ -17,6 +16,7 @@ import { LocalStore } from "./lib/store/local_store.ts";
 import { FileshareServer } from "./lib/server/server.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
+import { SERVER_NAME, VERSION } from "./lib/cli/version.ts";
 import { promptHidden, readStdinLine, stdinIsTerminal } from "./lib/cli/password.ts";
 
 const USAGE = `Usage:
@@ -147,7 +147,7 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   if (values.version) {
-    console.log(`fileshare server ${denoConfig.version}`);
+    console.log(`fileshare server ${VERSION}`);
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"`);
@@ -188,7 +188,7 @@ async function serve(args: string[]): Promise<number> {
     idleTimeoutMs,
     graceMs,
     maxConnections,
-    serverName: `fileshare/${denoConfig.version}`,
+    serverName: SERVER_NAME,
     defaultIterations: DEFAULT_ITERATIONS,
     authFailDelayMs: 200,
   }, { store, users, log });
@@ -198,7 +198,7 @@ async function serve(args: string[]): Promise<number> {
     ok: true,
     host: values.host,
     port: server.addr.port,
-    version: denoConfig.version,
+    version: VERSION,
     pid: Deno.pid,
     root: store.root,
   });

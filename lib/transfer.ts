@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { writeAll } from "./write_all.ts";
 import type { FrameConn } from "./protocol/conn.ts";
 import { FRAME_MSG, HEADER_BYTES, MAX_DATA_BYTES } from "./protocol/frame.ts";
-import { parseTrailer } from "./protocol/messages.ts";
+import { abortTrailer, endTrailer, parseTrailer } from "./protocol/messages.ts";
 import { ConnectionError, FileshareError, ProtocolError } from "./protocol/errors.ts";
 
 /** Body bytes per DATA frame: large chunks keep per-frame overhead negligible. */
@@ -84,15 +84,14 @@ export async function sendBody(
   } catch (err) {
     await next?.catch(() => {});
     if (err instanceof FileshareError && !conn.closed) {
-      await conn.send({ op: "abort", code: err.code, message: err.message }).catch(() => {});
+      await conn.send(abortTrailer(err.code, err.message)).catch(() => {});
     } else if (!(err instanceof ConnectionError) && !conn.closed) {
-      await conn.send({ op: "abort", code: "INTERNAL", message: String((err as Error).message) })
-        .catch(() => {});
+      await conn.send(abortTrailer("INTERNAL", String((err as Error).message))).catch(() => {});
     }
     throw err;
   }
   const sha256 = hash.digest("hex");
-  await conn.send({ op: "end", sha256 });
+  await conn.send(endTrailer(sha256));
   return { bytes: done, sha256 };
 }
 

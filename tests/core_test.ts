@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { encodeData } from "./_frames.ts";
 import { createHash } from "node:crypto";
 import { FileshareError } from "../lib/protocol/errors.ts";
-import { encodeData, encodeMessage } from "../lib/protocol/frame.ts";
+import { encodeMessage } from "../lib/protocol/frame.ts";
 import { TEMP_PREFIX } from "../lib/store/paths.ts";
 import type { ByteSource } from "../lib/transfer.ts";
 import {

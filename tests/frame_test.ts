@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
+import { encodeData } from "./_frames.ts";
 import {
   decodeHeader,
   decodeMessage,
-  encodeData,
   encodeMessage,
   FRAME_DATA,
   FRAME_MSG,
@@ -10,6 +10,7 @@ import {
   HEADER_BYTES,
   MAX_DATA_BYTES,
   MAX_MSG_BYTES,
+  writeDataHeader,
   writeHeader,
 } from "../lib/protocol/frame.ts";
 import { FrameConn } from "../lib/protocol/conn.ts";
@@ -233,9 +234,16 @@ Deno.test({
 });
 
 Deno.test({
-  name: "encodeData() prefixes a DATA header to a copy of the chunk",
+  name: "writeDataHeader() frames the body behind the reserved header, length-checked",
   permissions: "none",
   fn() {
+    const reserved = new Uint8Array(HEADER_BYTES + 3);
+    reserved.set([7, 8, 9], HEADER_BYTES);
+    assert.equal(writeDataHeader(reserved), reserved, "frames in place");
+    assert.deepEqual(decodeHeader(reserved), { type: FRAME_DATA, length: 3 });
+    assert.deepEqual([...reserved.subarray(HEADER_BYTES)], [7, 8, 9]);
+    assert.throws(() => writeDataHeader(new Uint8Array(HEADER_BYTES - 1)), RangeError);
+    // The test helper encodeData() builds whole frames through it.
     const chunk = enc.encode("a<EOF>b");
     const frame = encodeData(chunk);
     assert.deepEqual(decodeHeader(frame), { type: FRAME_DATA, length: chunk.length });

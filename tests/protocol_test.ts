@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
+import { encodeData } from "./_frames.ts";
 import {
   decodeHeader,
   decodeMessage,
-  encodeData,
   encodeMessage,
   FRAME_DATA,
   FRAME_MSG,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { encodeData } from "./_frames.ts";
 import { FrameConn } from "../lib/protocol/conn.ts";
 import { FileshareError } from "../lib/protocol/errors.ts";
-import { encodeData, encodeMessage, FRAME_MSG, MAX_MSG_BYTES } from "../lib/protocol/frame.ts";
+import { encodeMessage, FRAME_MSG, MAX_MSG_BYTES } from "../lib/protocol/frame.ts";
 import { EVENT_NAMES } from "../lib/log/events.ts";
 import { ERROR_CODES } from "../lib/protocol/codes.ts";
 import { TEMP_PREFIX } from "../lib/store/paths.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
+import { encodeData } from "./_frames.ts";
 import { createHash } from "node:crypto";
 import type { FileshareClient } from "../lib/client/client.ts";
 import { FileshareError } from "../lib/protocol/errors.ts";
-import { encodeData } from "../lib/protocol/frame.ts";
 import { TEMP_PREFIX } from "../lib/store/paths.ts";
 import type { ByteSource } from "../lib/transfer.ts";
 import {

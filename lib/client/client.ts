@@ -1,13 +1,31 @@
 import { createHash } from "node:crypto";
 import { FrameConn } from "../protocol/conn.ts";
-import { ConnectionError, FileshareError, ProtocolError } from "../protocol/errors.ts";
+import { AuthError, ConnectionError, FileshareError } from "../protocol/errors.ts";
 import {
-  asErrorResponse,
+  authFinalRequest,
+  authStartRequest,
+  benchMarkRequest,
+  deleteRequest,
   type DirEntry,
+  dirRequest,
+  downloadRequest,
   EAGER_MAX_BYTES,
-  PROTOCOL_NAME,
-  PROTOCOL_VERSIONS,
+  helloRequest,
+  mkdirRequest,
+  type Request,
+  rmdirRequest,
+  uploadRequest,
 } from "../protocol/messages.ts";
+import {
+  parseAuthContinueResponse,
+  parseAuthOkResponse,
+  parseDirResponse,
+  parseDownloadResponse,
+  parseHelloResponse,
+  parseOkResponse,
+  parseReadyResponse,
+  parseUploadResponse,
+} from "../protocol/responses.ts";
 import {
   b64,
   clientFinal,
@@ -18,7 +36,6 @@ import {
   verifyServerFinal,
 } from "../auth/scram.ts";
 import { type ByteSource, receiveBody, sendBody, type TransferOptions } from "../transfer.ts";
-import denoConfig from "../../deno.json" with { type: "json" };
 
 /** How to reach and log in to a server. */
 export interface ConnectOptions {
@@ -30,6 +47,8 @@ export interface ConnectOptions {
   run?: string;
   /** Give up on a read or write that waits this long (ms); default 300 s, 0 never. */
   timeoutMs?: number;
+  /** Name and version sent in the handshake (default `fileshare-client`). */
+  clientName?: string;
 }
 
 /** What a finished transfer moved. */
@@ -59,27 +78,6 @@ const saltedCache = new Map<string, Uint8Array>();
 function cacheKey(password: string, salt: Uint8Array, iterations: number): string {
   const h = createHash("sha256").update(password).digest("hex");
   return `${h}:${b64(salt)}:${iterations}`;
-}
-
-function throwIfError(msg: Record<string, unknown>): void {
-  const err = asErrorResponse(msg);
-  if (err) throw new FileshareError(err.code, err.message);
-}
-
-function expectStatus(msg: Record<string, unknown>, status: string): void {
-  throwIfError(msg);
-  if (msg.status !== status) {
-    throw new ProtocolError(
-      `Expected "${status}" from the server, got ${JSON.stringify(msg.status)}`,
-    );
-  }
-}
-
-function isDirEntry(v: unknown): v is DirEntry {
-  const e = v as DirEntry;
-  return typeof e === "object" && e !== null && typeof e.name === "string" &&
-    (e.type === "file" || e.type === "dir") && Number.isSafeInteger(e.size) &&
-    typeof e.mtime === "string";
 }
 
 function randomSuffix(): string {
@@ -139,16 +137,9 @@ export class FileshareClient implements AsyncDisposable {
     }
     const conn = new FrameConn(raw, { timeoutMs: options.timeoutMs ?? 300_000 });
     try {
-      const hello: Record<string, unknown> = {
-        op: "hello",
-        protocol: PROTOCOL_NAME,
-        versions: [...PROTOCOL_VERSIONS],
-        client: `fileshare-client/${denoConfig.version}`,
-      };
-      if (options.run) hello.run = options.run;
-      await conn.send(hello);
-      const welcome = await conn.expectMessage();
-      expectStatus(welcome, "ok");
+      const client = options.clientName ?? "fileshare-client";
+      await conn.send(helloRequest(client, options.run || undefined));
+      parseHelloResponse(await conn.expectMessage());
       const readOnly = await FileshareClient.#login(conn, options.user, options.password);
       return new FileshareClient(
         conn,
@@ -164,10 +155,8 @@ export class FileshareClient implements AsyncDisposable {
 
   static async #login(conn: FrameConn, user: string, password: string): Promise<boolean> {
     const first = clientFirst(user);
-    await conn.send({ op: "auth_start", mechanism: "SCRAM-SHA-256", message: first.message });
-    const reply = await conn.expectMessage();
-    expectStatus(reply, "continue");
-    if (typeof reply.message !== "string") throw new ProtocolError("Server sent no SCRAM message");
+    await conn.send(authStartRequest(first.message));
+    const reply = parseAuthContinueResponse(await conn.expectMessage());
     try {
       const server = parseServerFirst(reply.message, first.nonce);
       const key = cacheKey(password, server.salt, server.iterations);
@@ -177,15 +166,13 @@ export class FileshareClient implements AsyncDisposable {
         saltedCache.set(key, salted);
       }
       const final = clientFinal(first, server, salted);
-      await conn.send({ op: "auth_final", message: final.message });
-      const done = await conn.expectMessage();
-      expectStatus(done, "ok");
-      if (typeof done.message !== "string") throw new ProtocolError("Server sent no signature");
+      await conn.send(authFinalRequest(final.message));
+      const done = parseAuthOkResponse(await conn.expectMessage());
       verifyServerFinal(done.message, final);
-      return done.readOnly === true;
+      return done.readOnly;
     } catch (err) {
       if (err instanceof ScramError) {
-        throw new ProtocolError(`Login failed: ${err.message}`, "AUTH_FAILED");
+        throw new AuthError(`Login failed: ${err.message}`, { cause: err });
       }
       throw err;
     }
@@ -217,11 +204,9 @@ export class FileshareClient implements AsyncDisposable {
     return run;
   }
 
-  async #simple(message: Record<string, unknown>): Promise<Record<string, unknown>> {
-    await this.#conn.send(message);
-    const reply = await this.#conn.expectMessage();
-    expectStatus(reply, "ok");
-    return reply;
+  async #simple(request: Request): Promise<void> {
+    await this.#conn.send(request);
+    parseOkResponse(await this.#conn.expectMessage());
   }
 
   /**
@@ -238,14 +223,8 @@ export class FileshareClient implements AsyncDisposable {
       const started = performance.now();
       // Small bodies go out with the request; the server reads them even when it refuses.
       const eager = size <= EAGER_MAX_BYTES;
-      await this.#conn.send({
-        op: "upload",
-        path: remote,
-        size,
-        overwrite: options.overwrite ?? false,
-        eager,
-      });
-      if (!eager) expectStatus(await this.#conn.expectMessage(), "ready");
+      await this.#conn.send(uploadRequest(remote, size, { overwrite: options.overwrite, eager }));
+      if (!eager) parseReadyResponse(await this.#conn.expectMessage());
       let sent;
       try {
         sent = await sendBody(this.#conn, source, size, options);
@@ -256,8 +235,7 @@ export class FileshareClient implements AsyncDisposable {
         }
         throw err;
       }
-      const reply = await this.#conn.expectMessage();
-      expectStatus(reply, "ok");
+      const reply = parseUploadResponse(await this.#conn.expectMessage());
       if (reply.sha256 !== sent.sha256) {
         throw new FileshareError("INTEGRITY", `Server stored a different SHA-256 than was sent`);
       }
@@ -292,13 +270,8 @@ export class FileshareClient implements AsyncDisposable {
       options.signal?.addEventListener("abort", onAbort, { once: true });
       try {
         options.signal?.throwIfAborted();
-        await this.#conn.send({ op: "download", path: remote });
-        const reply = await this.#conn.expectMessage();
-        expectStatus(reply, "ok");
-        const size = reply.size;
-        if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
-          throw new ProtocolError("Server sent no valid size");
-        }
+        await this.#conn.send(downloadRequest(remote));
+        const { size } = parseDownloadResponse(await this.#conn.expectMessage());
         const body = await receiveBody(this.#conn, size, await sink(size), options);
         return { bytes: body.bytes, sha256: body.sha256, ms: performance.now() - started };
       } catch (err) {
@@ -384,33 +357,29 @@ export class FileshareClient implements AsyncDisposable {
   /** Lists a remote folder (`""` for the root). */
   list(path = ""): Promise<DirEntry[]> {
     return this.#serial(async () => {
-      await this.#conn.send({ op: "dir", path });
+      await this.#conn.send(dirRequest(path));
       const out: DirEntry[] = [];
       for (;;) {
-        const reply = await this.#conn.expectMessage();
-        expectStatus(reply, "ok");
-        if (!Array.isArray(reply.entries) || !reply.entries.every(isDirEntry)) {
-          throw new ProtocolError("Server sent a malformed listing");
-        }
-        out.push(...reply.entries);
-        if (reply.more !== true) return out;
+        const page = parseDirResponse(await this.#conn.expectMessage());
+        out.push(...page.entries);
+        if (!page.more) return out;
       }
     });
   }
 
   /** Deletes a remote file. */
   async delete(path: string): Promise<void> {
-    await this.#serial(() => this.#simple({ op: "delete", path }));
+    await this.#serial(() => this.#simple(deleteRequest(path)));
   }
 
   /** Creates a remote folder and any missing parents. */
   async mkdir(path: string): Promise<void> {
-    await this.#serial(() => this.#simple({ op: "mkdir", path }));
+    await this.#serial(() => this.#simple(mkdirRequest(path)));
   }
 
   /** Removes a remote folder; with `recursive`, with everything in it. */
   async rmdir(path: string, recursive = false): Promise<void> {
-    await this.#serial(() => this.#simple({ op: "rmdir", path, recursive }));
+    await this.#serial(() => this.#simple(rmdirRequest(path, recursive)));
   }
 
   /** Records the start or end of a load-test run in the server's log. */
@@ -419,7 +388,7 @@ export class FileshareClient implements AsyncDisposable {
     run: string,
     stats: Record<string, number | string>,
   ): Promise<void> {
-    await this.#serial(() => this.#simple({ op: "bench_mark", phase, run, stats }));
+    await this.#serial(() => this.#simple(benchMarkRequest(phase, run, stats)));
   }
 
   /** Closes the connection. */

@@ -4,6 +4,7 @@ import { FileshareError } from "../protocol/errors.ts";
 import { errorLine, UsageError } from "../cli/errors.ts";
 import { parseServerAddress } from "../cli/address.ts";
 import { promptHidden, promptLine } from "../cli/password.ts";
+import { CLIENT_NAME } from "../cli/version.ts";
 
 /** What is already known before the prompts. */
 export interface LoginDefaults {
@@ -52,7 +53,7 @@ export async function interactiveLogin(
       ? defaults.password
       : await promptHidden(`Password for ${user}: `);
     if (password === null) throw new UsageError("No password given");
-    const login: ShellLogin = { ...address, user, password };
+    const login: ShellLogin = { ...address, user, password, clientName: CLIENT_NAME };
     try {
       return { client: await FileshareClient.connect(login), login };
     } catch (e) {

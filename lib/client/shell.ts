@@ -14,6 +14,8 @@ export interface ShellLogin {
   port: number;
   user: string;
   password: string;
+  /** Name and version for the handshake. */
+  clientName?: string;
 }
 
 /** Options of a {@link Shell}. */

@@ -2,12 +2,12 @@ import {
   decodeHeader,
   decodeMessage,
   encodeMessage,
-  FRAME_DATA,
   FRAME_MSG,
   FrameError,
   type FrameHeader,
   HEADER_BYTES,
   MAX_MSG_BYTES,
+  writeDataHeader,
 } from "./frame.ts";
 import { ConnectionError, ProtocolError } from "./errors.ts";
 
@@ -208,12 +208,7 @@ export class FrameConn implements AsyncDisposable {
    * five bytes of its buffer, so header and body go out in one write without a copy.
    */
   async sendDataFrame(frame: Uint8Array): Promise<void> {
-    frame[0] = FRAME_DATA;
-    new DataView(frame.buffer, frame.byteOffset, HEADER_BYTES).setUint32(
-      1,
-      frame.length - HEADER_BYTES,
-    );
-    await this.writeAll(frame);
+    await this.writeAll(writeDataHeader(frame));
   }
 
   /** Closes the connection; safe to call more than once. */

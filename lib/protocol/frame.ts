@@ -109,10 +109,16 @@ export function decodeMessage(body: Uint8Array): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Encodes one whole DATA frame (header and a copy of `chunk`); the hot path avoids this copy. */
-export function encodeData(chunk: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(HEADER_BYTES + chunk.length);
-  writeHeader(frame, 0, FRAME_DATA, chunk.length);
-  frame.set(chunk, HEADER_BYTES);
+/**
+ * Frames the body the caller placed at `frame[HEADER_BYTES..]`: writes the DATA header into
+ * the first {@link HEADER_BYTES} bytes (checking the length like every header) and returns
+ * `frame`. Senders reserve the header room in their read buffer, so a chunk goes out without
+ * a copy.
+ */
+export function writeDataHeader(frame: Uint8Array): Uint8Array {
+  if (frame.length < HEADER_BYTES) {
+    throw new RangeError(`A DATA frame needs ${HEADER_BYTES} header bytes, got ${frame.length}`);
+  }
+  writeHeader(frame, 0, FRAME_DATA, frame.length - HEADER_BYTES);
   return frame;
 }

@@ -86,17 +86,20 @@ export type Request =
   | RmdirRequest
   | BenchMarkRequest;
 
-/** The end of a body: its SHA-256, or an abort with the reason. */
-export type BodyTrailer =
-  | { op: "end"; sha256: string }
-  | { op: "abort"; code: ErrorCode; message: string };
-
-/** An error response. */
-export interface ErrorResponse {
-  status: "error";
+/** The normal end of a body: the SHA-256 of all its bytes. */
+export interface EndTrailer {
+  op: "end";
+  /** Lowercase hex SHA-256 of the body. */
+  sha256: string;
+}
+/** The early end of a body: why the sender gave up. */
+export interface AbortTrailer {
+  op: "abort";
   code: ErrorCode;
   message: string;
 }
+/** The end of a body: its SHA-256, or an abort with the reason. */
+export type BodyTrailer = EndTrailer | AbortTrailer;
 
 /** A folder entry as listed by DIR. */
 export interface DirEntry {
@@ -133,6 +136,87 @@ function size(msg: Record<string, unknown>, key: string): number {
 }
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Builds the handshake request for a client named `client` (e.g. `fileshare-client/1.0`). */
+export function helloRequest(client: string, run?: string): HelloRequest {
+  const hello: HelloRequest = {
+    op: "hello",
+    protocol: PROTOCOL_NAME,
+    versions: [...PROTOCOL_VERSIONS],
+    client,
+  };
+  if (run !== undefined) hello.run = run;
+  return hello;
+}
+
+/** Builds the first SCRAM request around a client-first-message. */
+export function authStartRequest(message: string): AuthStartRequest {
+  return { op: "auth_start", mechanism: "SCRAM-SHA-256", message };
+}
+
+/** Builds the second SCRAM request around a client-final-message. */
+export function authFinalRequest(message: string): AuthFinalRequest {
+  return { op: "auth_final", message };
+}
+
+/** Builds an upload request; `eager` only for bodies of at most {@link EAGER_MAX_BYTES}. */
+export function uploadRequest(
+  path: string,
+  size: number,
+  options: { overwrite?: boolean; eager?: boolean } = {},
+): UploadRequest {
+  return {
+    op: "upload",
+    path,
+    size,
+    overwrite: options.overwrite ?? false,
+    eager: options.eager ?? false,
+  };
+}
+
+/** Builds a download request. */
+export function downloadRequest(path: string): DownloadRequest {
+  return { op: "download", path };
+}
+
+/** Builds a delete request. */
+export function deleteRequest(path: string): DeleteRequest {
+  return { op: "delete", path };
+}
+
+/** Builds a folder listing request (`""` for the root). */
+export function dirRequest(path: string): DirRequest {
+  return { op: "dir", path };
+}
+
+/** Builds a folder creation request. */
+export function mkdirRequest(path: string): MkdirRequest {
+  return { op: "mkdir", path };
+}
+
+/** Builds a folder removal request. */
+export function rmdirRequest(path: string, recursive: boolean): RmdirRequest {
+  return { op: "rmdir", path, recursive };
+}
+
+/** Builds a load-test marker request. */
+export function benchMarkRequest(
+  phase: "start" | "end",
+  run: string,
+  stats: Record<string, number | string>,
+): BenchMarkRequest {
+  return { op: "bench_mark", phase, run, stats };
+}
+
+/** Builds the trailer that ends a complete body. */
+export function endTrailer(sha256: string): EndTrailer {
+  return { op: "end", sha256 };
+}
+
+/** Builds the trailer that ends a body early, with the reason. */
+export function abortTrailer(code: ErrorCode, message: string): AbortTrailer {
+  return { op: "abort", code, message };
+}
 
 /** Validates the handshake message. */
 export function parseHello(msg: Record<string, unknown>): HelloRequest {
@@ -225,17 +309,4 @@ export function parseTrailer(msg: Record<string, unknown>): BodyTrailer {
     return { op: "abort", code, message };
   }
   fail(`Expected "end" or "abort" after the body, got ${JSON.stringify(msg.op)}`);
-}
-
-/** Builds an error response. */
-export function errorResponse(code: ErrorCode, message: string): ErrorResponse {
-  return { status: "error", code, message };
-}
-
-/** Whether a response message is an error; validates its fields on the way. */
-export function asErrorResponse(msg: Record<string, unknown>): ErrorResponse | null {
-  if (msg.status !== "error") return null;
-  const code = isErrorCode(msg.code) ? msg.code : "INTERNAL";
-  const message = typeof msg.message === "string" ? msg.message.slice(0, 4096) : "Unknown error";
-  return { status: "error", code, message };
 }

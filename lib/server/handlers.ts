@@ -9,6 +9,14 @@ import type {
   RmdirRequest,
   UploadRequest,
 } from "../protocol/messages.ts";
+import {
+  type CommandResponse,
+  dirResponse,
+  downloadResponse,
+  okResponse,
+  readyResponse,
+  uploadResponse,
+} from "../protocol/responses.ts";
 import { parseRemotePath, quotePath } from "../store/paths.ts";
 import type { Store, WriteHandle } from "../store/store.ts";
 import { receiveBody, sendBody } from "../transfer.ts";
@@ -19,8 +27,8 @@ export interface HandlerContext {
   conn: FrameConn;
   store: Store;
   readOnly: boolean;
-  /** Sends a response and remembers that one went out. */
-  respond(message: object): Promise<void>;
+  /** Sends the command's final response and remembers that one went out. */
+  respond(response: CommandResponse): Promise<void>;
 }
 
 /** Fields a handler adds to its log event. */
@@ -58,13 +66,13 @@ export async function handleUpload(
     throw err;
   }
   try {
-    if (!req.eager) await ctx.conn.send({ status: "ready" });
+    if (!req.eager) await ctx.conn.send(readyResponse());
     const body = await receiveBody(ctx.conn, req.size, write, {
       onProgress: (done) => (log.bytes = done),
     });
     await write.commit();
     log.sha256 = body.sha256;
-    await ctx.respond({ status: "ok", bytes: body.bytes, sha256: body.sha256 });
+    await ctx.respond(uploadResponse(body.bytes, body.sha256));
   } finally {
     await write.abort();
   }
@@ -90,7 +98,7 @@ export async function handleDownload(
   log.bytes = 0;
   using file = await ctx.store.openRead(path);
   log.size = file.size;
-  await ctx.respond({ status: "ok", size: file.size, mtime: file.mtime.toISOString() });
+  await ctx.respond(downloadResponse(file.size, file.mtime));
   const body = await sendBody(ctx.conn, file, file.size, {
     onProgress: (done) => (log.bytes = done),
   });
@@ -107,7 +115,7 @@ export async function handleDelete(
   log.path = path.text;
   requireWrite(ctx, `Cannot delete "${path.text}"`);
   await ctx.store.remove(path);
-  await ctx.respond({ status: "ok" });
+  await ctx.respond(okResponse());
 }
 
 /** DIR: entries in batches of {@link DIR_BATCH}, `more: true` on all but the last. */
@@ -117,10 +125,10 @@ export async function handleDir(ctx: HandlerContext, req: DirRequest, log: LogFi
   const entries = await ctx.store.list(path);
   log.entries = entries.length;
   for (let i = DIR_BATCH; i < entries.length; i += DIR_BATCH) {
-    await ctx.conn.send({ status: "ok", entries: entries.slice(i - DIR_BATCH, i), more: true });
+    await ctx.conn.send(dirResponse(entries.slice(i - DIR_BATCH, i), true));
   }
   const last = entries.length === 0 ? 0 : Math.floor((entries.length - 1) / DIR_BATCH) * DIR_BATCH;
-  await ctx.respond({ status: "ok", entries: entries.slice(last), more: false });
+  await ctx.respond(dirResponse(entries.slice(last), false));
 }
 
 /** MKDIR (with parents). */
@@ -129,7 +137,7 @@ export async function handleMkdir(ctx: HandlerContext, req: MkdirRequest, log: L
   log.path = path.text;
   requireWrite(ctx, `Cannot create folder "${path.text}"`);
   await ctx.store.mkdir(path);
-  await ctx.respond({ status: "ok" });
+  await ctx.respond(okResponse());
 }
 
 /** RMDIR, recursive only when asked. */
@@ -139,7 +147,7 @@ export async function handleRmdir(ctx: HandlerContext, req: RmdirRequest, log: L
   log.recursive = req.recursive;
   requireWrite(ctx, `Cannot remove folder "${path.text}"`);
   await ctx.store.rmdir(path, req.recursive);
-  await ctx.respond({ status: "ok" });
+  await ctx.respond(okResponse());
 }
 
 /** BENCH_MARK: the client's load-test marker, logged as bench_start / bench_end. */
@@ -151,5 +159,5 @@ export async function handleBenchMark(
   log.event = req.phase === "start" ? "bench_start" : "bench_end";
   log.run = req.run;
   Object.assign(log, req.stats);
-  await ctx.respond({ status: "ok" });
+  await ctx.respond(okResponse());
 }

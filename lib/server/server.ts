@@ -1,5 +1,5 @@
 import { FrameConn } from "../protocol/conn.ts";
-import { errorResponse } from "../protocol/messages.ts";
+import { errorResponse } from "../protocol/responses.ts";
 import type { UsersFile } from "../auth/users.ts";
 import type { ActivityLog } from "../log/activity_log.ts";
 import type { Store } from "../store/store.ts";

@@ -2,13 +2,18 @@ import type { FrameConn } from "../protocol/conn.ts";
 import type { ErrorCode } from "../protocol/codes.ts";
 import { ConnectionError, FileshareError, ProtocolError } from "../protocol/errors.ts";
 import {
-  errorResponse,
   parseHello,
   parseRequest,
   PROTOCOL_NAME,
   PROTOCOL_VERSIONS,
   type Request,
 } from "../protocol/messages.ts";
+import {
+  authContinueResponse,
+  authOkResponse,
+  errorResponse,
+  helloResponse,
+} from "../protocol/responses.ts";
 import {
   parseClientFirst,
   ScramError,
@@ -166,7 +171,7 @@ export class Session {
       );
     }
     this.#run = hello.run;
-    await this.#conn.send({ status: "ok", version, server: this.#deps.serverName });
+    await this.#conn.send(helloResponse(version, this.#deps.serverName));
   }
 
   /** Runs one SCRAM step; false when the connection must close. */
@@ -181,7 +186,7 @@ export class Session {
         name = first.user;
         this.#scram = serverFirst(first, login.credentials);
         this.#scramUser = login;
-        await this.#conn.send({ status: "continue", message: this.#scram.message });
+        await this.#conn.send(authContinueResponse(this.#scram.message));
         return true;
       }
       if (req.op !== "auth_final" || this.#scram === null || this.#scramUser === null) {
@@ -196,7 +201,7 @@ export class Session {
         this.#user = login.name;
         this.#readOnly = login.readOnly;
         this.#deps.log.write(this.#base("auth_ok", true));
-        await this.#conn.send({ status: "ok", message: final, readOnly: login.readOnly });
+        await this.#conn.send(authOkResponse(final, login.readOnly));
         return true;
       }
       return await this.#authFailed(login.name);
@@ -233,9 +238,9 @@ export class Session {
       conn: this.#conn,
       store: this.#deps.store,
       readOnly: this.#readOnly,
-      respond: async (message) => {
+      respond: async (response) => {
         responded = true;
-        await this.#conn.send(message);
+        await this.#conn.send(response);
       },
     };
     const log: LogFields = this.#base(req.op as EventName, true);

@@ -1,0 +1,217 @@
+/**
+ * Every response the server sends, defined once: a type, a builder the server uses and a
+ * validator the client uses. A validator turns an error response into the matching error
+ * (see {@link responseError}) and anything malformed into a {@link ProtocolError}; fields it
+ * does not know are ignored, so a newer server may add some.
+ *
+ * @module
+ */
+import { type ErrorCode, isErrorCode } from "./codes.ts";
+import { AuthError, FileshareError, ProtocolError } from "./errors.ts";
+import { type DirEntry, PROTOCOL_VERSIONS } from "./messages.ts";
+
+/** Answer to `hello`: the version both ends speak and the server's name. */
+export interface HelloResponse {
+  status: "ok";
+  version: number;
+  server: string;
+}
+/** Answer to `auth_start`: the SCRAM server-first-message. */
+export interface AuthContinueResponse {
+  status: "continue";
+  message: string;
+}
+/** Answer to a successful `auth_final`: the SCRAM server-final-message and the account kind. */
+export interface AuthOkResponse {
+  status: "ok";
+  message: string;
+  readOnly: boolean;
+}
+/** The server takes an upload's body (not sent for an eager upload). */
+export interface ReadyResponse {
+  status: "ready";
+}
+/** An upload is stored: the bytes and SHA-256 the server received. */
+export interface UploadResponse {
+  status: "ok";
+  bytes: number;
+  sha256: string;
+}
+/** A download starts: the body of `size` bytes follows. */
+export interface DownloadResponse {
+  status: "ok";
+  size: number;
+  /** Modification time, ISO 8601 UTC. */
+  mtime: string;
+}
+/** One batch of a folder listing; `more` on all but the last. */
+export interface DirResponse {
+  status: "ok";
+  entries: DirEntry[];
+  more: boolean;
+}
+/** Success of a request that returns nothing (delete, mkdir, rmdir, bench_mark). */
+export interface OkResponse {
+  status: "ok";
+}
+/** A refused or failed request. */
+export interface ErrorResponse {
+  status: "error";
+  code: ErrorCode;
+  message: string;
+}
+
+/** Any response a command handler may send as its final answer. */
+export type CommandResponse = UploadResponse | DownloadResponse | DirResponse | OkResponse;
+
+/** Any message the server sends outside a body. */
+export type Response =
+  | HelloResponse
+  | AuthContinueResponse
+  | AuthOkResponse
+  | ReadyResponse
+  | CommandResponse
+  | ErrorResponse;
+
+/** Builds the answer to `hello`. */
+export function helloResponse(version: number, server: string): HelloResponse {
+  return { status: "ok", version, server };
+}
+
+/** Builds the answer to `auth_start`. */
+export function authContinueResponse(message: string): AuthContinueResponse {
+  return { status: "continue", message };
+}
+
+/** Builds the answer to a successful `auth_final`. */
+export function authOkResponse(message: string, readOnly: boolean): AuthOkResponse {
+  return { status: "ok", message, readOnly };
+}
+
+/** Builds the go-ahead for an upload's body. */
+export function readyResponse(): ReadyResponse {
+  return { status: "ready" };
+}
+
+/** Builds the answer to a stored upload. */
+export function uploadResponse(bytes: number, sha256: string): UploadResponse {
+  return { status: "ok", bytes, sha256 };
+}
+
+/** Builds the answer that starts a download. */
+export function downloadResponse(size: number, mtime: Date): DownloadResponse {
+  return { status: "ok", size, mtime: mtime.toISOString() };
+}
+
+/** Builds one batch of a folder listing. */
+export function dirResponse(entries: DirEntry[], more: boolean): DirResponse {
+  return { status: "ok", entries, more };
+}
+
+/** Builds a plain success. */
+export function okResponse(): OkResponse {
+  return { status: "ok" };
+}
+
+/** Builds an error response. */
+export function errorResponse(code: ErrorCode, message: string): ErrorResponse {
+  return { status: "error", code, message };
+}
+
+/** Whether a response message is an error; validates its fields on the way. */
+export function asErrorResponse(msg: Record<string, unknown>): ErrorResponse | null {
+  if (msg.status !== "error") return null;
+  const code = isErrorCode(msg.code) ? msg.code : "INTERNAL";
+  const message = typeof msg.message === "string" ? msg.message.slice(0, 4096) : "Unknown error";
+  return { status: "error", code, message };
+}
+
+/** The error a client raises for an error response: {@link AuthError} for AUTH_FAILED. */
+export function responseError(response: ErrorResponse): FileshareError {
+  if (response.code === "AUTH_FAILED") return new AuthError(response.message);
+  return new FileshareError(response.code, response.message);
+}
+
+/** Throws the error an error response carries, or ProtocolError for another status. */
+function expectStatus(msg: Record<string, unknown>, status: string): void {
+  const error = asErrorResponse(msg);
+  if (error !== null) throw responseError(error);
+  if (msg.status !== status) {
+    throw new ProtocolError(
+      `Expected "${status}" from the server, got ${JSON.stringify(msg.status)}`,
+    );
+  }
+}
+
+function isSize(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isDirEntry(v: unknown): v is DirEntry {
+  const e = v as DirEntry;
+  return typeof e === "object" && e !== null && typeof e.name === "string" &&
+    (e.type === "file" || e.type === "dir") && Number.isSafeInteger(e.size) &&
+    typeof e.mtime === "string";
+}
+
+/** Validates the answer to `hello`: a version this build speaks and the server's name. */
+export function parseHelloResponse(msg: Record<string, unknown>): HelloResponse {
+  expectStatus(msg, "ok");
+  const { version, server } = msg;
+  if (!(PROTOCOL_VERSIONS as readonly unknown[]).includes(version)) {
+    throw new ProtocolError(`Server chose protocol version ${JSON.stringify(version)}`, "VERSION");
+  }
+  return helloResponse(version as number, typeof server === "string" ? server : "");
+}
+
+/** Validates the answer to `auth_start`. */
+export function parseAuthContinueResponse(msg: Record<string, unknown>): AuthContinueResponse {
+  expectStatus(msg, "continue");
+  if (typeof msg.message !== "string") throw new ProtocolError("Server sent no SCRAM message");
+  return authContinueResponse(msg.message);
+}
+
+/** Validates the answer to `auth_final`. */
+export function parseAuthOkResponse(msg: Record<string, unknown>): AuthOkResponse {
+  expectStatus(msg, "ok");
+  if (typeof msg.message !== "string") throw new ProtocolError("Server sent no signature");
+  return authOkResponse(msg.message, msg.readOnly === true);
+}
+
+/** Validates the go-ahead for an upload's body. */
+export function parseReadyResponse(msg: Record<string, unknown>): ReadyResponse {
+  expectStatus(msg, "ready");
+  return readyResponse();
+}
+
+/** Validates the answer to a finished upload. */
+export function parseUploadResponse(msg: Record<string, unknown>): UploadResponse {
+  expectStatus(msg, "ok");
+  const { bytes, sha256 } = msg;
+  if (!isSize(bytes) || typeof sha256 !== "string") {
+    throw new ProtocolError("Server sent no valid upload result");
+  }
+  return uploadResponse(bytes, sha256);
+}
+
+/** Validates the answer that starts a download. */
+export function parseDownloadResponse(msg: Record<string, unknown>): DownloadResponse {
+  expectStatus(msg, "ok");
+  if (!isSize(msg.size)) throw new ProtocolError("Server sent no valid size");
+  return { status: "ok", size: msg.size, mtime: typeof msg.mtime === "string" ? msg.mtime : "" };
+}
+
+/** Validates one batch of a folder listing. */
+export function parseDirResponse(msg: Record<string, unknown>): DirResponse {
+  expectStatus(msg, "ok");
+  if (!Array.isArray(msg.entries) || !msg.entries.every(isDirEntry)) {
+    throw new ProtocolError("Server sent a malformed listing");
+  }
+  return dirResponse(msg.entries, msg.more === true);
+}
+
+/** Validates a plain success. */
+export function parseOkResponse(msg: Record<string, unknown>): OkResponse {
+  expectStatus(msg, "ok");
+  return okResponse();
+}
