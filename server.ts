@@ -200,7 +200,7 @@ async function serve(args: string[]): Promise<number> {
     port: server.addr.port,
     version: VERSION,
     pid: Deno.pid,
-    root: store.root,
+    root: store.location,
   });
   console.log(`listening on ${values.host}:${server.addr.port}`);
 
@@ -209,6 +209,7 @@ async function serve(args: string[]): Promise<number> {
   // The listeners stay until the log is closed: a second signal during shutdown is absorbed
   // instead of killing the process before server_stop is written.
   await server.shutdown();
+  await store.close();
   log.write({
     event: "server_stop",
     ok: true,

@@ -83,7 +83,7 @@ export async function startServer(
   };
   return {
     dir,
-    root: store.root,
+    root: store.location,
     usersPath,
     logPath,
     port,

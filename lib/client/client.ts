@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { FrameConn } from "../protocol/conn.ts";
 import { AuthError, ConnectionError, FileshareError } from "../protocol/errors.ts";
+import { withAdvice } from "./advice.ts";
 import {
   authFinalRequest,
   authStartRequest,
@@ -224,7 +225,13 @@ export class FileshareClient implements AsyncDisposable {
       // Small bodies go out with the request; the server reads them even when it refuses.
       const eager = size <= EAGER_MAX_BYTES;
       await this.#conn.send(uploadRequest(remote, size, { overwrite: options.overwrite, eager }));
-      if (!eager) parseReadyResponse(await this.#conn.expectMessage());
+      if (!eager) {
+        try {
+          parseReadyResponse(await this.#conn.expectMessage());
+        } catch (err) {
+          throw withAdvice("upload", err);
+        }
+      }
       let sent;
       try {
         sent = await sendBody(this.#conn, source, size, options);
@@ -235,7 +242,12 @@ export class FileshareClient implements AsyncDisposable {
         }
         throw err;
       }
-      const reply = parseUploadResponse(await this.#conn.expectMessage());
+      let reply;
+      try {
+        reply = parseUploadResponse(await this.#conn.expectMessage());
+      } catch (err) {
+        throw withAdvice("upload", err);
+      }
       if (reply.sha256 !== sent.sha256) {
         throw new FileshareError("INTEGRITY", `Server stored a different SHA-256 than was sent`);
       }
@@ -369,7 +381,9 @@ export class FileshareClient implements AsyncDisposable {
 
   /** Deletes a remote file. */
   async delete(path: string): Promise<void> {
-    await this.#serial(() => this.#simple(deleteRequest(path)));
+    await this.#serial(() => this.#simple(deleteRequest(path))).catch((err) => {
+      throw withAdvice("delete", err);
+    });
   }
 
   /** Creates a remote folder and any missing parents. */
@@ -379,7 +393,9 @@ export class FileshareClient implements AsyncDisposable {
 
   /** Removes a remote folder; with `recursive`, with everything in it. */
   async rmdir(path: string, recursive = false): Promise<void> {
-    await this.#serial(() => this.#simple(rmdirRequest(path, recursive)));
+    await this.#serial(() => this.#simple(rmdirRequest(path, recursive))).catch((err) => {
+      throw withAdvice("rmdir", err);
+    });
   }
 
   /** Records the start or end of a load-test run in the server's log. */

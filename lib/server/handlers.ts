@@ -3,6 +3,7 @@ import { ConnectionError, FileshareError, ProtocolError } from "../protocol/erro
 import type {
   BenchMarkRequest,
   DeleteRequest,
+  DirEntry,
   DirRequest,
   DownloadRequest,
   MkdirRequest,
@@ -18,8 +19,9 @@ import {
   uploadResponse,
 } from "../protocol/responses.ts";
 import { parseRemotePath, quotePath } from "../store/paths.ts";
-import type { Store, WriteHandle } from "../store/store.ts";
-import { receiveBody, sendBody } from "../transfer.ts";
+import type { Store, StoreEntry, StoreWriter } from "../store/store.ts";
+import { type ByteSink, type ByteSource, receiveBody, sendBody } from "../transfer.ts";
+import { storeCall, toWireError } from "./store_errors.ts";
 import type { ActivityEvent } from "../log/events.ts";
 
 /** What a handler sees of its session. */
@@ -54,12 +56,14 @@ export async function handleUpload(
   log.size = req.size;
   log.bytes = 0;
   log.overwrite = req.overwrite;
-  let write: WriteHandle;
+  let write: StoreWriter;
+  let what = `Cannot upload ${quotePath(req.path)}`;
   try {
-    const path = parseRemotePath(req.path, `Cannot upload ${quotePath(req.path)}`);
+    const path = parseRemotePath(req.path, what);
     log.path = path.text;
-    requireWrite(ctx, `Cannot upload "${path.text}"`);
-    write = await ctx.store.createWrite(path, { overwrite: req.overwrite });
+    what = `Cannot upload "${path.text || "/"}"`;
+    requireWrite(ctx, what);
+    write = await storeCall(what, () => ctx.store.createWrite(path, { overwrite: req.overwrite }));
   } catch (err) {
     // An eager body is already on its way: read and drop it so the answer stays in step.
     if (req.eager) await drainBody(ctx.conn, req.size);
@@ -67,10 +71,18 @@ export async function handleUpload(
   }
   try {
     if (!req.eager) await ctx.conn.send(readyResponse());
-    const body = await receiveBody(ctx.conn, req.size, write, {
-      onProgress: (done) => (log.bytes = done),
-    });
-    await write.commit();
+    // The store may keep a chunk only until its write resolves; receiveBody reuses it after.
+    const sink: ByteSink = {
+      write: async (p) => {
+        await write.write(p);
+        return p.length;
+      },
+    };
+    const body = await storeCall(
+      what,
+      () => receiveBody(ctx.conn, req.size, sink, { onProgress: (done) => (log.bytes = done) }),
+    );
+    await storeCall(what, () => write.commit(body.sha256));
     log.sha256 = body.sha256;
     await ctx.respond(uploadResponse(body.bytes, body.sha256));
   } finally {
@@ -96,10 +108,13 @@ export async function handleDownload(
   const path = parseRemotePath(req.path, `Cannot download ${quotePath(req.path)}`);
   log.path = path.text;
   log.bytes = 0;
-  using file = await ctx.store.openRead(path);
+  const what = `Cannot download "${path.text || "/"}"`;
+  await using file = await storeCall(what, () => ctx.store.openRead(path));
   log.size = file.size;
   await ctx.respond(downloadResponse(file.size, file.mtime));
-  const body = await sendBody(ctx.conn, file, file.size, {
+  // A failing read becomes the abort trailer's code and message.
+  const source: ByteSource = { read: (p) => storeCall(what, () => file.read(p)) };
+  const body = await sendBody(ctx.conn, source, file.size, {
     onProgress: (done) => (log.bytes = done),
   });
   log.sha256 = body.sha256;
@@ -113,8 +128,9 @@ export async function handleDelete(
 ): Promise<void> {
   const path = parseRemotePath(req.path, `Cannot delete ${quotePath(req.path)}`);
   log.path = path.text;
-  requireWrite(ctx, `Cannot delete "${path.text}"`);
-  await ctx.store.remove(path);
+  const what = `Cannot delete "${path.text || "/"}"`;
+  requireWrite(ctx, what);
+  await storeCall(what, () => ctx.store.remove(path));
   await ctx.respond(okResponse());
 }
 
@@ -122,21 +138,42 @@ export async function handleDelete(
 export async function handleDir(ctx: HandlerContext, req: DirRequest, log: LogFields) {
   const path = parseRemotePath(req.path, `Cannot list ${quotePath(req.path)}`);
   log.path = path.text;
-  const entries = await ctx.store.list(path);
-  log.entries = entries.length;
-  for (let i = DIR_BATCH; i < entries.length; i += DIR_BATCH) {
-    await ctx.conn.send(dirResponse(entries.slice(i - DIR_BATCH, i), true));
+  const what = `Cannot list "${path.text || "/"}"`;
+  // One batch is held back so the last one can say `more: false`.
+  let batch: DirEntry[] = [];
+  let count = 0;
+  try {
+    for await (const entry of ctx.store.list(path)) {
+      if (batch.length === DIR_BATCH) {
+        await ctx.conn.send(dirResponse(batch, true));
+        batch = [];
+      }
+      batch.push(toDirEntry(entry));
+      count++;
+    }
+  } catch (err) {
+    throw toWireError(what, err);
   }
-  const last = entries.length === 0 ? 0 : Math.floor((entries.length - 1) / DIR_BATCH) * DIR_BATCH;
-  await ctx.respond(dirResponse(entries.slice(last), false));
+  log.entries = count;
+  await ctx.respond(dirResponse(batch, false));
+}
+
+function toDirEntry(e: StoreEntry): DirEntry {
+  return {
+    name: e.name,
+    type: e.kind === "folder" ? "dir" : "file",
+    size: e.size,
+    mtime: e.mtime.toISOString(),
+  };
 }
 
 /** MKDIR (with parents). */
 export async function handleMkdir(ctx: HandlerContext, req: MkdirRequest, log: LogFields) {
   const path = parseRemotePath(req.path, `Cannot create folder ${quotePath(req.path)}`);
   log.path = path.text;
-  requireWrite(ctx, `Cannot create folder "${path.text}"`);
-  await ctx.store.mkdir(path);
+  const what = `Cannot create folder "${path.text || "/"}"`;
+  requireWrite(ctx, what);
+  await storeCall(what, () => ctx.store.mkdir(path));
   await ctx.respond(okResponse());
 }
 
@@ -145,8 +182,9 @@ export async function handleRmdir(ctx: HandlerContext, req: RmdirRequest, log: L
   const path = parseRemotePath(req.path, `Cannot remove folder ${quotePath(req.path)}`);
   log.path = path.text;
   log.recursive = req.recursive;
-  requireWrite(ctx, `Cannot remove folder "${path.text}"`);
-  await ctx.store.rmdir(path, req.recursive);
+  const what = `Cannot remove folder "${path.text || "/"}"`;
+  requireWrite(ctx, what);
+  await storeCall(what, () => ctx.store.rmdir(path, req.recursive));
   await ctx.respond(okResponse());
 }
 

@@ -1,7 +1,14 @@
-import { FileshareError } from "../protocol/errors.ts";
-import type { DirEntry } from "../protocol/messages.ts";
 import { isInside, type RemotePath, TEMP_PREFIX } from "./paths.ts";
-import type { ReadHandle, Store, WriteHandle, WriteOptions } from "./store.ts";
+import {
+  type Store,
+  type StoreCapabilities,
+  type StoreEntry,
+  StoreError,
+  type StoreReader,
+  type StoreWriter,
+  type WriteOptions,
+} from "./store.ts";
+import { writeAll } from "../write_all.ts";
 
 /** Options of {@link LocalStore}. */
 export interface LocalStoreOptions {
@@ -11,37 +18,31 @@ export interface LocalStoreOptions {
 
 const LIST_BATCH = 64;
 
-function quote(path: RemotePath): string {
-  return `"${path.text || "/"}"`;
-}
-
 function randomName(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return TEMP_PREFIX + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function mapFsError(err: unknown, what: string): FileshareError {
-  if (err instanceof FileshareError) return err;
-  if (err instanceof Deno.errors.NotFound) {
-    return new FileshareError("NOT_FOUND", `${what}: not found`);
-  }
+/** Maps a file-system error to a {@link StoreError}; anything unexpected is rethrown as is. */
+function mapFsError(err: unknown, path: RemotePath): unknown {
+  if (err instanceof StoreError) return err;
+  const p = path.text;
+  if (err instanceof Deno.errors.NotFound) return new StoreError("not_found", p, "not found");
   if (err instanceof Deno.errors.AlreadyExists) {
-    return new FileshareError("EXISTS", `${what}: already exists`);
+    return new StoreError("exists_file", p, "already exists");
   }
   if (err instanceof Deno.errors.PermissionDenied) {
-    return new FileshareError("DENIED", `${what}: permission denied on the server`);
+    return new StoreError("denied", p, "permission denied on the server", { cause: err });
   }
   if (err instanceof Deno.errors.NotADirectory) {
-    return new FileshareError("NOT_FOUND", `${what}: a parent is not a folder`);
+    return new StoreError("not_found", p, "a parent is not a folder");
   }
-  if (err instanceof Deno.errors.IsADirectory) {
-    return new FileshareError("BAD_REQUEST", `${what}: is a folder`);
-  }
+  if (err instanceof Deno.errors.IsADirectory) return new StoreError("not_file", p, "is a folder");
   const msg = err instanceof Error ? err.message : String(err);
-  if (/ENOSPC|No space left/i.test(msg)) {
-    return new FileshareError("LIMIT", `${what}: no space left on the server`, { cause: err });
+  if (/ENOSPC|No space left|EDQUOT|quota/i.test(msg)) {
+    return new StoreError("storage_full", p, "no space left on the server", { cause: err });
   }
-  return new FileshareError("INTERNAL", `${what}: ${msg}`, { cause: err });
+  return err;
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -50,21 +51,40 @@ async function fsyncDir(dir: string): Promise<void> {
   await d.sync();
 }
 
+function prefixOf(path: RemotePath, n: number): RemotePath {
+  const segments = path.segments.slice(0, n);
+  return { segments, text: segments.join("/") };
+}
+
 /**
  * The local-disk {@link Store}. Paths are joined under the real path of the root, and the real
  * path of what they reach is checked to stay inside it, so symlinks cannot lead out.
+ *
+ * Uploads go to hidden temporary files next to their target. Each writer holds an exclusive
+ * lock on its temporary file, so the clean-up at open removes only temporary files whose
+ * writer is gone (a crashed server), never those of another server sharing the folder.
  */
 export class LocalStore implements Store {
   #root: string;
   #fsync: boolean;
-  #writes = new Set<LocalWrite>();
+  #writes = new Set<LocalWriter>();
+
+  /** Real folders; no-overwrite is decided atomically by link(2). */
+  readonly capabilities: StoreCapabilities = {
+    realFolders: true,
+    atomicNoOverwrite: true,
+    shared: false,
+  };
 
   private constructor(root: string, fsync: boolean) {
     this.#root = root;
     this.#fsync = fsync;
   }
 
-  /** Opens (and creates if missing) the served root, and removes stale temporary files. */
+  /**
+   * Opens (and creates if missing) the served root, and removes temporary files left behind by
+   * writers that are gone.
+   */
   static async open(root: string, options: LocalStoreOptions = {}): Promise<LocalStore> {
     await Deno.mkdir(root, { recursive: true });
     const real = await Deno.realPath(root);
@@ -78,10 +98,15 @@ export class LocalStore implements Store {
     return this.#root;
   }
 
+  /** The real absolute path of the root. */
+  get location(): string {
+    return this.#root;
+  }
+
   async #removeStaleTemps(dir: string): Promise<void> {
     for await (const e of Deno.readDir(dir)) {
       const p = `${dir}/${e.name}`;
-      if (e.isFile && e.name.startsWith(TEMP_PREFIX)) await Deno.remove(p).catch(() => {});
+      if (e.isFile && e.name.startsWith(TEMP_PREFIX)) await removeIfUnlocked(p);
       else if (e.isDirectory && !e.isSymlink) await this.#removeStaleTemps(p);
     }
   }
@@ -91,44 +116,39 @@ export class LocalStore implements Store {
   }
 
   /** Absolute path of an existing entry, following symlinks, checked to be inside the root. */
-  async #existing(path: RemotePath, what: string): Promise<string> {
+  async #existing(path: RemotePath): Promise<string> {
     let real: string;
     try {
       real = await Deno.realPath(this.#join(path));
     } catch (err) {
-      throw mapFsError(err, what);
+      throw mapFsError(err, path);
     }
     if (!isInside(this.#root, real)) {
-      throw new FileshareError("DENIED", `${what}: leads outside the shared folder`);
+      throw new StoreError("denied", path.text, "leads outside the shared folder");
     }
     return real;
   }
 
   /** Absolute path of `path` whose parent folder exists inside the root (the entry may not). */
-  async #inParent(path: RemotePath, what: string): Promise<string> {
-    const parent: RemotePath = {
-      segments: path.segments.slice(0, -1),
-      text: path.segments.slice(0, -1).join("/"),
-    };
-    // A parent that is not a folder makes the next operation fail with ENOTDIR (NOT_FOUND).
-    const dir = await this.#existing(parent, what);
+  async #inParent(path: RemotePath): Promise<string> {
+    // A parent that is not a folder makes the next operation fail with ENOTDIR (not_found).
+    const dir = await this.#existing(prefixOf(path, path.segments.length - 1));
     return `${dir}/${path.segments[path.segments.length - 1]}`;
   }
 
-  async #entry(name: string, abs: string): Promise<DirEntry | null> {
+  async #entry(name: string, abs: string): Promise<StoreEntry | null> {
     const info = await Deno.stat(abs);
     if (!info.isFile && !info.isDirectory) return null;
     return {
       name,
-      type: info.isDirectory ? "dir" : "file",
+      kind: info.isDirectory ? "folder" : "file",
       size: info.isDirectory ? 0 : info.size,
-      mtime: (info.mtime ?? new Date(0)).toISOString(),
+      mtime: info.mtime ?? new Date(0),
     };
   }
 
-  async list(path: RemotePath): Promise<DirEntry[]> {
-    const what = `Cannot list ${quote(path)}`;
-    const dir = await this.#existing(path, what);
+  async *list(path: RemotePath): AsyncIterable<StoreEntry> {
+    const dir = await this.#existing(path);
     const names: { name: string; link: boolean }[] = [];
     try {
       for await (const e of Deno.readDir(dir)) {
@@ -136,9 +156,9 @@ export class LocalStore implements Store {
       }
     } catch (err) {
       if (err instanceof Deno.errors.NotADirectory) {
-        throw new FileshareError("BAD_REQUEST", `${what}: not a folder`);
+        throw new StoreError("not_folder", path.text, "not a folder");
       }
-      throw mapFsError(err, what);
+      throw mapFsError(err, path);
     }
     const describe = async ({ name, link }: { name: string; link: boolean }) => {
       const abs = `${dir}/${name}`;
@@ -149,84 +169,87 @@ export class LocalStore implements Store {
         return null; // vanished meanwhile, or a dangling link: not listed
       }
     };
+    names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // Stat in batches: the runtime runs them on its blocking pool in parallel.
-    const out: DirEntry[] = [];
     for (let i = 0; i < names.length; i += LIST_BATCH) {
       for (const e of await Promise.all(names.slice(i, i + LIST_BATCH).map(describe))) {
-        if (e) out.push(e);
+        if (e) yield e;
       }
     }
-    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  async stat(path: RemotePath): Promise<DirEntry> {
-    const what = `Cannot stat ${quote(path)}`;
-    const abs = await this.#existing(path, what);
-    const entry = await this.#entry(path.segments.at(-1) ?? "", abs);
-    if (!entry) throw new FileshareError("NOT_FOUND", `${what}: not a file or folder`);
-    return entry;
-  }
-
-  async openRead(path: RemotePath): Promise<ReadHandle> {
-    const what = `Cannot download ${quote(path)}`;
-    const abs = await this.#existing(path, what);
+  async openRead(path: RemotePath): Promise<StoreReader> {
+    const abs = await this.#existing(path);
     let file: Deno.FsFile;
     try {
       file = await Deno.open(abs, { read: true });
     } catch (err) {
-      throw mapFsError(err, what);
+      throw mapFsError(err, path);
     }
     try {
       const info = await file.stat();
-      if (!info.isFile) throw new FileshareError("BAD_REQUEST", `${what}: not a file`);
+      if (!info.isFile) throw new StoreError("not_file", path.text, "not a file");
+      let open = true;
+      const close = () => {
+        if (open) file.close();
+        open = false;
+        return Promise.resolve();
+      };
       return {
         size: info.size,
         mtime: info.mtime ?? new Date(0),
-        read: (p) => file.read(p),
-        [Symbol.dispose]: () => file.close(),
+        read: async (p) => {
+          try {
+            return await file.read(p);
+          } catch (err) {
+            throw mapFsError(err, path);
+          }
+        },
+        close,
+        [Symbol.asyncDispose]: close,
       };
     } catch (err) {
       file.close();
-      throw mapFsError(err, what);
+      throw mapFsError(err, path);
     }
   }
 
-  async createWrite(path: RemotePath, options: WriteOptions): Promise<WriteHandle> {
-    const what = `Cannot upload ${quote(path)}`;
-    if (path.segments.length === 0) {
-      throw new FileshareError("BAD_REQUEST", `${what}: no file name`);
-    }
-    const target = await this.#inParent(path, what);
+  async createWrite(path: RemotePath, options: WriteOptions): Promise<StoreWriter> {
+    if (path.segments.length === 0) throw new StoreError("not_file", "", "no file name");
+    const target = await this.#inParent(path);
     try {
       const info = await Deno.lstat(target);
       if (info.isDirectory) {
-        throw new FileshareError(
-          "EXISTS",
-          `${what}: a folder has that name (end the path with "/" to upload into it)`,
-        );
+        throw new StoreError("exists_folder", path.text, "a folder has that name");
       }
-      if (!options.overwrite) {
-        throw new FileshareError("EXISTS", `${what}: file already exists (use --overwrite)`);
-      }
+      if (!options.overwrite) throw new StoreError("exists_file", path.text, "file already exists");
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw mapFsError(err, what);
+      if (!(err instanceof Deno.errors.NotFound)) throw mapFsError(err, path);
     }
     const dir = target.slice(0, target.lastIndexOf("/"));
-    const temp = `${dir}/${randomName()}`;
     let file: Deno.FsFile;
-    try {
-      file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
-    } catch (err) {
-      throw mapFsError(err, what);
+    let temp: string;
+    for (;;) {
+      temp = `${dir}/${randomName()}`;
+      try {
+        file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+        // The lock tells a clean-up in another process that this writer is alive. A clean-up
+        // that ran between create and lock unlinked the file: then start over.
+        await file.lock(true);
+        if (((await file.stat()).nlink ?? 1) > 0) break;
+        file.close();
+      } catch (err) {
+        throw mapFsError(err, path);
+      }
     }
-    const write = new LocalWrite(
+    const write = new LocalWriter(
       file,
       temp,
       target,
       dir,
+      path,
       options.overwrite,
       this.#fsync,
-      what,
       () => this.#writes.delete(write),
     );
     this.#writes.add(write);
@@ -234,84 +257,97 @@ export class LocalStore implements Store {
   }
 
   async remove(path: RemotePath): Promise<void> {
-    const what = `Cannot delete ${quote(path)}`;
-    if (path.segments.length === 0) throw new FileshareError("BAD_REQUEST", `${what}: not a file`);
-    const abs = await this.#inParent(path, what);
+    if (path.segments.length === 0) throw new StoreError("not_file", "", "not a file");
+    const abs = await this.#inParent(path);
     try {
       const info = await Deno.lstat(abs);
-      if (info.isDirectory) {
-        throw new FileshareError("BAD_REQUEST", `${what}: is a folder (use rmdir)`);
-      }
+      if (info.isDirectory) throw new StoreError("not_file", path.text, "is a folder");
       await Deno.remove(abs);
     } catch (err) {
-      throw mapFsError(err, what);
+      throw mapFsError(err, path);
     }
   }
 
   async mkdir(path: RemotePath): Promise<void> {
-    const what = `Cannot create folder ${quote(path)}`;
-    if (path.segments.length === 0) throw new FileshareError("EXISTS", `${what}: already exists`);
+    if (path.segments.length === 0) throw new StoreError("exists_folder", "", "already exists");
     // Create one level at a time so every existing level is checked for escaping links.
     for (let i = 1; i <= path.segments.length; i++) {
-      const part: RemotePath = {
-        segments: path.segments.slice(0, i),
-        text: path.segments.slice(0, i).join("/"),
-      };
-      const abs = await this.#inParent(part, what);
+      const part = prefixOf(path, i);
+      const abs = await this.#inParent(part);
       try {
         await Deno.mkdir(abs);
       } catch (err) {
-        if (!(err instanceof Deno.errors.AlreadyExists)) throw mapFsError(err, what);
+        if (!(err instanceof Deno.errors.AlreadyExists)) throw mapFsError(err, path);
         const info = await Deno.stat(abs).catch(() => null);
-        if (i === path.segments.length) {
-          throw new FileshareError("EXISTS", `${what}: already exists`);
-        }
         if (!info?.isDirectory) {
-          throw new FileshareError("EXISTS", `${what}: "${part.text}" is a file`);
+          throw new StoreError("exists_file", path.text, `"${part.text}" is a file`);
+        }
+        if (i === path.segments.length) {
+          throw new StoreError("exists_folder", path.text, "already exists");
         }
       }
     }
   }
 
   async rmdir(path: RemotePath, recursive: boolean): Promise<void> {
-    const what = `Cannot remove folder ${quote(path)}`;
     if (path.segments.length === 0) {
-      throw new FileshareError("DENIED", `${what}: the shared folder itself cannot be removed`);
+      throw new StoreError("denied", "", "the shared folder itself cannot be removed");
     }
-    const abs = await this.#inParent(path, what);
+    const abs = await this.#inParent(path);
     try {
       const info = await Deno.lstat(abs);
-      if (!info.isDirectory) throw new FileshareError("BAD_REQUEST", `${what}: not a folder`);
+      if (!info.isDirectory) throw new StoreError("not_folder", path.text, "not a folder");
       if (!recursive) {
         for await (const _ of Deno.readDir(abs)) {
-          throw new FileshareError("NOT_EMPTY", `${what}: not empty (use --recursive)`);
+          throw new StoreError("not_empty", path.text, "not empty");
         }
       }
       await Deno.remove(abs, { recursive });
     } catch (err) {
       if (
-        err instanceof Error && /ENOTEMPTY|not empty/i.test(err.message) &&
-        !(err instanceof FileshareError)
+        err instanceof Error && !(err instanceof StoreError) &&
+        /ENOTEMPTY|not empty/i.test(err.message)
       ) {
-        throw new FileshareError("NOT_EMPTY", `${what}: not empty (use --recursive)`);
+        throw new StoreError("not_empty", path.text, "not empty");
       }
-      throw mapFsError(err, what);
+      throw mapFsError(err, path);
     }
   }
 
   async abortAll(): Promise<void> {
     await Promise.all([...this.#writes].map((w) => w.abort()));
   }
+
+  async close(): Promise<void> {
+    await this.abortAll();
+  }
 }
 
-class LocalWrite implements WriteHandle {
+/** Removes a temporary file unless a live writer (any process) holds its lock. */
+async function removeIfUnlocked(path: string): Promise<void> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch {
+    return; // gone meanwhile
+  }
+  try {
+    if (await file.tryLock(true)) await Deno.remove(path).catch(() => {});
+  } catch {
+    // not lockable here: leave it
+  } finally {
+    file.close();
+  }
+}
+
+class LocalWriter implements StoreWriter {
   #file: Deno.FsFile | null;
   #temp: string;
   #target: string;
   #dir: string;
+  #path: RemotePath;
   #overwrite: boolean;
   #fsync: boolean;
-  #what: string;
   #done: () => void;
   #finished = false;
 
@@ -320,39 +356,39 @@ class LocalWrite implements WriteHandle {
     temp: string,
     target: string,
     dir: string,
+    path: RemotePath,
     overwrite: boolean,
     fsync: boolean,
-    what: string,
     done: () => void,
   ) {
     this.#file = file;
     this.#temp = temp;
     this.#target = target;
     this.#dir = dir;
+    this.#path = path;
     this.#overwrite = overwrite;
     this.#fsync = fsync;
-    this.#what = what;
     this.#done = done;
   }
 
-  async write(p: Uint8Array): Promise<number> {
-    if (this.#file === null) throw new FileshareError("CANCELLED", `${this.#what}: write aborted`);
+  #aborted(): StoreError {
+    return new StoreError("storage_unavailable", this.#path.text, "write aborted");
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.#file === null) throw this.#aborted();
     try {
-      return await this.#file.write(p);
+      await writeAll(this.#file, chunk);
     } catch (err) {
-      throw mapFsError(err, this.#what);
+      throw mapFsError(err, this.#path);
     }
   }
 
-  async commit(): Promise<void> {
+  async commit(_sha256: string): Promise<void> {
     const file = this.#file;
-    if (file === null || this.#finished) {
-      throw new FileshareError("CANCELLED", `${this.#what}: write aborted`);
-    }
+    if (file === null || this.#finished) throw this.#aborted();
     try {
       if (this.#fsync) await file.sync();
-      file.close();
-      this.#file = null;
       if (this.#overwrite) {
         await Deno.rename(this.#temp, this.#target);
       } else {
@@ -360,15 +396,21 @@ class LocalWrite implements WriteHandle {
         await Deno.link(this.#temp, this.#target);
         await Deno.remove(this.#temp);
       }
+      file.close();
+      this.#file = null;
       if (this.#fsync) await fsyncDir(this.#dir);
       this.#finished = true;
       this.#done();
     } catch (err) {
       await this.abort();
-      if (err instanceof Deno.errors.AlreadyExists) {
-        throw new FileshareError("EXISTS", `${this.#what}: file already exists (use --overwrite)`);
+      // A folder or file that took the name meanwhile.
+      if ((await Deno.lstat(this.#target).catch(() => null))?.isDirectory) {
+        throw new StoreError("exists_folder", this.#path.text, "a folder has that name");
       }
-      throw mapFsError(err, this.#what);
+      if (err instanceof Deno.errors.AlreadyExists) {
+        throw new StoreError("exists_file", this.#path.text, "file already exists");
+      }
+      throw mapFsError(err, this.#path);
     }
   }
 

@@ -1,48 +1,158 @@
-import type { DirEntry } from "../protocol/messages.ts";
+/**
+ * The storage seam: everything the server needs from a backend, in the backend's own terms.
+ * Nothing here knows the wire protocol or the CLI; handlers map {@link StoreError} kinds to
+ * protocol codes and the client words any advice. Backends: `local_store.ts` (a folder on
+ * disk) and `nats_store.ts` (a NATS JetStream Object Store shared by several servers).
+ *
+ * @module
+ */
 import type { RemotePath } from "./paths.ts";
-import type { ByteSink, ByteSource } from "../transfer.ts";
 
-/** An open file being read: a consistent snapshot even if the file is replaced meanwhile. */
-export interface ReadHandle extends ByteSource, Disposable {
+/** Whether an entry is a file or a folder. */
+export type EntryKind = "file" | "folder";
+
+/** One entry of a folder listing. */
+export interface StoreEntry {
+  /** Name within its folder (one path segment). */
+  readonly name: string;
+  /** File or folder. */
+  readonly kind: EntryKind;
+  /** Size in bytes; 0 for folders. */
+  readonly size: number;
+  /** Last modification (for a file, when its content was committed). */
+  readonly mtime: Date;
+}
+
+/**
+ * An open file being read: a consistent snapshot even if the file is replaced or deleted
+ * meanwhile. Close it on every path (`await using`).
+ */
+export interface StoreReader extends AsyncDisposable {
   /** Size at open time; exactly this many bytes are served. */
   readonly size: number;
   /** Modification time at open time. */
   readonly mtime: Date;
+  /** Reads up to `p.length` bytes into `p`; null at the end. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Releases the file (and any network subscription); safe to call more than once. */
+  close(): Promise<void>;
 }
 
-/** A pending atomic write: invisible until {@link WriteHandle.commit}. */
-export interface WriteHandle extends ByteSink {
-  /** Makes the written bytes durable (unless fsync is off) and visible under the final name. */
-  commit(): Promise<void>;
+/**
+ * A pending write: invisible to every reader and lister until {@link StoreWriter.commit}
+ * resolves, and gone without a trace after {@link StoreWriter.abort}.
+ */
+export interface StoreWriter {
+  /**
+   * Appends all of `chunk`. The caller owns `chunk`: it stays valid only until the returned
+   * promise resolves, after which the caller may reuse the buffer, so a backend that keeps
+   * bytes longer must copy them.
+   */
+  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Makes the written bytes durable and visible under the final name. `sha256` is the
+   * lowercase hex SHA-256 of everything written, already computed and verified by the caller
+   * (backends that store a digest use it instead of hashing again). With `overwrite: false`
+   * this fails with `exists_file` if the name appeared meanwhile (atomically so when
+   * {@link StoreCapabilities.atomicNoOverwrite}). On failure the write is aborted.
+   */
+  commit(sha256: string): Promise<void>;
   /** Drops the written bytes; the destination stays as it was. Safe to call more than once. */
   abort(): Promise<void>;
 }
 
 /** Options of {@link Store.createWrite}. */
 export interface WriteOptions {
-  /** Replace an existing file; otherwise EXISTS. */
+  /** Replace an existing file; otherwise `exists_file`. */
   overwrite: boolean;
 }
 
+/** Where backends truly differ; callers may adapt their wording or checks to these. */
+export interface StoreCapabilities {
+  /**
+   * True when folders are real objects of the backend (a disk); false when they are a naming
+   * convention over flat keys (an object store), with a marker keeping empty folders.
+   */
+  readonly realFolders: boolean;
+  /**
+   * True when "create only if absent" is decided atomically by the backend at commit, so two
+   * racing non-overwriting writers end with exactly one file and one `exists_file`.
+   */
+  readonly atomicNoOverwrite: boolean;
+  /** True when several servers may share this storage at once. */
+  readonly shared: boolean;
+}
+
+/** The conditions a caller can act on, independent of the backend. */
+export type StoreErrorKind =
+  | "not_found"
+  | "exists_file"
+  | "exists_folder"
+  | "not_empty"
+  | "not_folder"
+  | "not_file"
+  | "denied"
+  | "storage_full"
+  | "storage_unavailable";
+
 /**
- * The storage behind the server. Every method takes an already validated {@link RemotePath}
- * and throws `FileshareError` with NOT_FOUND, EXISTS, NOT_EMPTY, DENIED or BAD_REQUEST codes.
+ * A store operation failed for a reason callers can act on. `message` is neutral text
+ * (`"a/b.txt": not found`); the protocol layer prefixes what was attempted and the client adds
+ * advice.
+ */
+export class StoreError extends Error {
+  /** What went wrong. */
+  readonly kind: StoreErrorKind;
+  /** The remote path concerned (`""` for the root). */
+  readonly path: string;
+  /** Short detail without the path, e.g. `"not found"`. */
+  readonly detail: string;
+
+  /** Creates a store error for `path` with a short neutral `detail`. */
+  constructor(kind: StoreErrorKind, path: string, detail: string, options?: ErrorOptions) {
+    super(`"${path || "/"}": ${detail}`, options);
+    this.name = "StoreError";
+    this.kind = kind;
+    this.path = path;
+    this.detail = detail;
+  }
+}
+
+/**
+ * The storage behind a server. Every method takes an already validated {@link RemotePath} and
+ * throws {@link StoreError} for conditions callers can act on (other errors are faults).
+ *
+ * @example
+ * ```ts ignore
+ * await using reader = await store.openRead(path);
+ * for await (const entry of store.list(folder)) console.log(entry.name);
+ * ```
  */
 export interface Store {
-  /** Lists a folder, without temporary files, sorted by name. */
-  list(path: RemotePath): Promise<DirEntry[]>;
-  /** Describes one entry. */
-  stat(path: RemotePath): Promise<DirEntry>;
-  /** Opens a file for reading. */
-  openRead(path: RemotePath): Promise<ReadHandle>;
-  /** Starts an atomic write; checks for an existing file before any byte is sent. */
-  createWrite(path: RemotePath, options: WriteOptions): Promise<WriteHandle>;
-  /** Deletes a file. */
+  /** What this backend guarantees. */
+  readonly capabilities: StoreCapabilities;
+  /** Where the data lives, for logs: a folder's real path, or NATS servers and bucket. */
+  readonly location: string;
+  /**
+   * Lists a folder, without in-progress writes, sorted by name (code-unit order). Errors
+   * (`not_found`, `not_folder`) surface on the first iteration.
+   */
+  list(path: RemotePath): AsyncIterable<StoreEntry>;
+  /** Opens a file for reading: `not_found`, `not_file`. */
+  openRead(path: RemotePath): Promise<StoreReader>;
+  /**
+   * Starts a write; checks for an existing file or folder before any byte is sent
+   * (`exists_file` without overwrite, `exists_folder`, `not_found` for a missing parent).
+   */
+  createWrite(path: RemotePath, options: WriteOptions): Promise<StoreWriter>;
+  /** Deletes a file: `not_found`, `not_file`. */
   remove(path: RemotePath): Promise<void>;
-  /** Creates a folder and any missing parents; EXISTS if it is already there. */
+  /** Creates a folder and any missing parents: `exists_folder`, `exists_file`. */
   mkdir(path: RemotePath): Promise<void>;
-  /** Removes a folder; NOT_EMPTY unless recursive; refuses the root. */
+  /** Removes a folder: `not_empty` unless recursive, `not_folder`; `denied` for the root. */
   rmdir(path: RemotePath, recursive: boolean): Promise<void>;
-  /** Aborts every write still in progress (shutdown). */
+  /** Aborts every write of this process still in progress (shutdown). */
   abortAll(): Promise<void>;
+  /** Aborts pending writes and releases the backend (connections, handles). */
+  close(): Promise<void>;
 }

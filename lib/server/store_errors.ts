@@ -1,0 +1,38 @@
+import type { ErrorCode } from "../protocol/codes.ts";
+import { FileshareError } from "../protocol/errors.ts";
+import { StoreError, type StoreErrorKind } from "../store/store.ts";
+
+const CODES: Record<StoreErrorKind, ErrorCode> = {
+  not_found: "NOT_FOUND",
+  exists_file: "EXISTS",
+  exists_folder: "EXISTS",
+  not_empty: "NOT_EMPTY",
+  not_folder: "BAD_REQUEST",
+  not_file: "BAD_REQUEST",
+  denied: "DENIED",
+  storage_full: "LIMIT",
+  storage_unavailable: "UNAVAILABLE",
+};
+
+/** The protocol code a store error kind is sent as. */
+export function codeOfStoreError(kind: StoreErrorKind): ErrorCode {
+  return CODES[kind];
+}
+
+/**
+ * Turns a {@link StoreError} into the wire error the client sees, prefixed with what was
+ * attempted: `Cannot upload "a.txt": file already exists`. Other errors pass through.
+ */
+export function toWireError(what: string, err: unknown): unknown {
+  if (!(err instanceof StoreError)) return err;
+  return new FileshareError(CODES[err.kind], `${what}: ${err.detail}`, { cause: err });
+}
+
+/** Runs a store call, mapping its {@link StoreError} to the wire error for `what`. */
+export async function storeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toWireError(what, err);
+  }
+}
