@@ -84,7 +84,9 @@ export class FrameConn implements AsyncDisposable {
         err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.BrokenPipe ||
         err instanceof Deno.errors.ConnectionAborted || err instanceof Deno.errors.NotConnected
       ) {
-        this.#closed = true;
+        // The socket is dead but its descriptor is still open: release it now, or every reset
+        // connection would leak one.
+        this.close();
         throw new ConnectionError("Connection closed by peer", { cause: err });
       }
       throw err;

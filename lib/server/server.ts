@@ -5,6 +5,13 @@ import type { ActivityLog } from "../log/activity_log.ts";
 import type { Store } from "../store/store.ts";
 import { Session } from "./session.ts";
 
+/** Whether an accept failed because the peer was gone before it was taken. */
+function isPeerGone(err: unknown): boolean {
+  return err instanceof Deno.errors.NotConnected ||
+    err instanceof Deno.errors.ConnectionAborted ||
+    err instanceof Deno.errors.ConnectionReset;
+}
+
 /** Settings of a running server. */
 export interface ServerOptions {
   /** Interface to listen on. */
@@ -86,6 +93,9 @@ export class FileshareServer {
         raw = await this.#listener.accept();
       } catch (err) {
         if (this.#stopping || err instanceof Deno.errors.BadResource) return;
+        // A connection reset while still queued fails only itself: take the next one at once
+        // (a pause here let a burst of resets stall the accept queue for minutes).
+        if (isPeerGone(err)) continue;
         // Out of file descriptors and the like: back off briefly, keep serving.
         await new Promise((r) => setTimeout(r, 50));
         continue;

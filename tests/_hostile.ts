@@ -1,0 +1,153 @@
+/**
+ * Helpers for tests that attack a server the way a hostile network would: a server in a child
+ * process (so its descriptors and memory can be read from /proc), TCP resets, connections
+ * from several loopback source addresses.
+ */
+import net from "node:net";
+import { FileshareClient } from "../lib/client/client.ts";
+import { encodeMessage } from "../lib/protocol/frame.ts";
+import { type ChildServer, spawnServer, USERS, writeTestUsers } from "./_helpers.ts";
+
+/** A child-process server with its temp folder. */
+export interface HostileTarget extends AsyncDisposable {
+  dir: string;
+  root: string;
+  logPath: string;
+  port: number;
+  pid: number;
+  server: ChildServer;
+  /** Logs in as a test user with the real client library. */
+  connect(user?: keyof typeof USERS): Promise<FileshareClient>;
+}
+
+/** Starts `server.ts` in a child process on a temp root, with extra flags. */
+export async function startTarget(args: string[] = []): Promise<HostileTarget> {
+  const dir = await Deno.makeTempDir({ prefix: "fileshare-hostile-" });
+  await writeTestUsers(`${dir}/users.json`);
+  await Deno.mkdir(`${dir}/root`);
+  const server = await spawnServer(dir, [
+    "--root",
+    "root",
+    "--users",
+    "users.json",
+    "--log",
+    "log.jsonl",
+    "--no-fsync",
+    ...args,
+  ]);
+  const close = async () => {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  };
+  return {
+    dir,
+    root: `${dir}/root`,
+    logPath: `${dir}/log.jsonl`,
+    port: server.port,
+    pid: server.process.pid,
+    server,
+    connect: (user = "alice") =>
+      FileshareClient.connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+        user: USERS[user].name,
+        password: USERS[user].password,
+        timeoutMs: 20_000,
+      }),
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Number of open descriptors of process `pid` (Linux /proc). */
+export function openFds(pid: number): number {
+  let n = 0;
+  for (const _ of Deno.readDirSync(`/proc/${pid}/fd`)) n++;
+  return n;
+}
+
+/** Resident memory of process `pid` in MiB (Linux /proc). */
+export function rssMiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  if (!m) throw new Error(`No VmRSS for ${pid}`);
+  return Math.round(Number(m[1]) / 1024);
+}
+
+/** Whether /proc is there to count descriptors and memory (Linux). */
+export const HAS_PROC = (() => {
+  try {
+    Deno.statSync(`/proc/${Deno.pid}/fd`);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const HELLO = encodeMessage({
+  op: "hello",
+  protocol: "fileshare",
+  versions: [1],
+  client: "hostile-test",
+});
+
+/** Options of {@link nodeConnect}. */
+export interface NodeConnectOptions {
+  /** Source address (any 127.x.y.z works on Linux loopback). */
+  localAddress?: string;
+}
+
+/**
+ * Opens a TCP connection with node:net, which (unlike Deno.connect) can bind a source address
+ * and end with a reset. Resolves once connected.
+ */
+export function nodeConnect(port: number, options: NodeConnectOptions = {}): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.createConnection({
+      host: "127.0.0.1",
+      port,
+      localAddress: options.localAddress,
+    });
+    s.once("connect", () => {
+      s.off("error", reject);
+      s.on("error", () => {});
+      resolve(s);
+    });
+    s.once("error", reject);
+  });
+}
+
+/** Ends a node socket with a TCP reset (SO_LINGER 0) and waits until it is closed. */
+export function resetSocket(s: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (s.destroyed) return resolve();
+    s.once("close", () => resolve());
+    s.resetAndDestroy();
+  });
+}
+
+/** Connects, optionally sends the hello frame, and ends the connection with a TCP reset. */
+export async function resetConnection(
+  port: number,
+  options: NodeConnectOptions & { hello?: boolean } = {},
+): Promise<void> {
+  const s = await nodeConnect(port, options);
+  if (options.hello) {
+    await new Promise<void>((resolve) => s.write(HELLO, () => resolve()));
+    // Let the server read the hello and answer, so the reset hits a live session.
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await resetSocket(s);
+}
+
+/** Runs `fn(i)` for i in 0..n-1 with at most `width` running at once. */
+export async function inParallel(
+  n: number,
+  width: number,
+  fn: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, n) }, worker));
+}
