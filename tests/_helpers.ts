@@ -10,6 +10,7 @@ import { FileshareClient } from "../lib/client/client.ts";
 import { FrameConn } from "../lib/protocol/conn.ts";
 import { clientFinal, clientFirst, parseServerFirst, saltedPassword } from "../lib/auth/scram.ts";
 import { writeAll } from "../lib/write_all.ts";
+import { type BadLine, readEvents } from "../lib/report/read_log.ts";
 
 /** Project root (absolute, no trailing slash). */
 export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -79,7 +80,11 @@ export async function startServer(
     closed = true;
     await server.shutdown();
     await log.close();
-    await Deno.remove(dir, { recursive: true });
+    try {
+      await assertValidLog(logPath);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   };
   return {
     dir,
@@ -105,6 +110,21 @@ export async function startServer(
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * Reads a server's activity log with the analysis reader and throws if any line is not a
+ * valid event of docs/log-format.md: every test server's log goes through this at close.
+ */
+export async function assertValidLog(path: string): Promise<number> {
+  const bad: BadLine[] = [];
+  let events = 0;
+  for await (const _ of readEvents([path], (b) => bad.push(b))) events++;
+  if (bad.length > 0) {
+    const sample = bad.slice(0, 5).map((b) => `  line ${b.line}: ${b.reason}: ${b.text}`);
+    throw new Error(`${bad.length} malformed lines in ${path}:\n${sample.join("\n")}`);
+  }
+  return events;
 }
 
 /** Result of a finished child process. */
@@ -168,6 +188,22 @@ export interface ChildServer extends AsyncDisposable {
   stop(signal?: Deno.Signal): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
+/** Where a child server started in `cwd` with `args` writes its log. */
+function logOf(cwd: string, args: string[]): string {
+  const i = args.lastIndexOf("--log");
+  const path = i >= 0 && i + 1 < args.length ? args[i + 1] : "fileshare.jsonl";
+  return path.startsWith("/") ? path : `${cwd}/${path}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Starts `server.ts` as a child in folder `cwd` with extra args; waits for "listening on". */
 export async function spawnServer(
   cwd: string,
@@ -220,6 +256,8 @@ export async function spawnServer(
       const status = await process.status;
       await outPump;
       await errPump;
+      const logPath = logOf(cwd, args);
+      if (await exists(logPath)) await assertValidLog(logPath);
       return { code: status.code, stdout: out, stderr: err };
     })();
     return stopped;

@@ -53,6 +53,8 @@ export async function handleUpload(
   req: UploadRequest,
   log: LogFields,
 ): Promise<void> {
+  // Path and bytes go into the log line even when the request is refused below.
+  log.path = req.path;
   log.size = req.size;
   log.bytes = 0;
   log.overwrite = req.overwrite;
@@ -105,9 +107,10 @@ export async function handleDownload(
   req: DownloadRequest,
   log: LogFields,
 ): Promise<void> {
+  log.path = req.path;
+  log.bytes = 0;
   const path = parseRemotePath(req.path, `Cannot download ${quotePath(req.path)}`);
   log.path = path.text;
-  log.bytes = 0;
   const what = `Cannot download "${path.text || "/"}"`;
   await using file = await storeCall(what, () => ctx.store.openRead(path));
   log.size = file.size;
@@ -196,6 +199,8 @@ export async function handleBenchMark(
 ): Promise<void> {
   log.event = req.phase === "start" ? "bench_start" : "bench_end";
   log.run = req.run;
+  // Marks go into the shared log that every report is built from: only writers may add them.
+  requireWrite(ctx, "Cannot mark a load-test run in the log");
   Object.assign(log, req.stats);
   await ctx.respond(okResponse());
 }
