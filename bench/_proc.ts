@@ -45,3 +45,51 @@ export function cpuSeconds(pid: number): { user: number; system: number } | null
     return null;
   }
 }
+
+/** Fields of `/proc/PID/stat` after the command name, or null when unreadable. */
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds of a whole process tree: `pid` and every live descendant, each with the time of
+ * the children it has already reaped (cutime, cstime). The difference of two readings is what
+ * the tree spent meanwhile, also in short-lived per-connection processes (sshd, rsync). NaN
+ * when `pid` is unreadable.
+ */
+export function treeCpuSeconds(pid: number): number {
+  const parents = new Map<number, number[]>();
+  for (const e of Deno.readDirSync("/proc")) {
+    const p = Number(e.name);
+    if (!Number.isInteger(p)) continue;
+    const f = statFields(p);
+    if (f === null) continue;
+    const ppid = Number(f[1]);
+    const list = parents.get(ppid) ?? [];
+    list.push(p);
+    parents.set(ppid, list);
+  }
+  let total = 0;
+  const stack = [pid];
+  let found = false;
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    const f = statFields(p);
+    if (f === null) continue;
+    if (p === pid) found = true;
+    total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS_PER_SECOND;
+    stack.push(...(parents.get(p) ?? []));
+  }
+  return found ? total : NaN;
+}
+
+/** CPU seconds used by the reaped children of this process (cutime + cstime). */
+export function reapedChildrenCpuSeconds(): number {
+  const f = statFields(Deno.pid);
+  return f === null ? NaN : (Number(f[13]) + Number(f[14])) / TICKS_PER_SECOND;
+}

@@ -37,6 +37,8 @@ import {
 import { cpuSeconds, peakRssMiB, rssMiB } from "./_proc.ts";
 import { hashRate, rawCopy } from "./_raw_copy.ts";
 import { fmt, fmtSize, renderTable, type Row } from "./_table.ts";
+import { PEER_NAMES, type PeerName } from "./_peers.ts";
+import { PEER_SCALES, runPeers } from "./peers_bench.ts";
 
 const USAGE = `Usage: deno task bench [options]
 
@@ -48,6 +50,11 @@ Options:
   --repeat N         repetitions of (a), (b) and (c); the median counts (default 3, 1 scaled)
   --skip a,b,...     cases to leave out
   --json-out FILE    also write the figures as JSON
+  --peers            instead of (a)-(f): the same files through fileshare, OpenSSH sftp, the
+                     rsync daemon and nginx WebDAV + curl (those installed), one client process
+                     per command, best of 3 interleaved, and through a 50 ms round-trip relay;
+                     with --quick or --tiny scaled down
+  --tools a,b,...    --peers: which of fileshare,sftp,rsync,nginx (default all)
   -h, --help         this help`;
 
 /** How big each case is. */
@@ -452,9 +459,16 @@ async function analysis(b: Bench): Promise<void> {
   b.log(`(f) ${r.ms} ms, ${fmt(r.peakRssMiB)} MiB`);
 }
 
-function parseOptions(
-  args: string[],
-): { scale: Scale; skip: Set<string>; jsonOut?: string } | null {
+/** What the command line asked for. */
+interface Options {
+  scale: Scale;
+  skip: Set<string>;
+  jsonOut?: string;
+  /** With --peers: the tools to compare. */
+  peers: PeerName[] | null;
+}
+
+function parseOptions(args: string[]): Options | null {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -465,6 +479,8 @@ function parseOptions(
       repeat: { type: "string" },
       skip: { type: "string", default: "" },
       "json-out": { type: "string" },
+      peers: { type: "boolean", default: false },
+      tools: { type: "string", default: PEER_NAMES.join(",") },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -489,7 +505,14 @@ function parseOptions(
   for (const s of skip) {
     if (!CASES.includes(s)) throw new TypeError(`Invalid --skip "${s}": use letters a to f`);
   }
-  return { scale, skip, jsonOut: values["json-out"] };
+  const tools = values.tools.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const t of tools) {
+    if (!(PEER_NAMES as readonly string[]).includes(t)) {
+      throw new TypeError(`Invalid --tools "${t}": use ${PEER_NAMES.join(", ")}`);
+    }
+  }
+  const peers = values.peers ? tools as PeerName[] : null;
+  return { scale, skip, jsonOut: values["json-out"], peers };
 }
 
 /** Runs the cases not skipped; returns the table rows and the JSON figures. */
@@ -557,6 +580,18 @@ async function main(): Promise<number> {
   }
   if (options === null) {
     console.log(USAGE);
+    return 0;
+  }
+  if (options.peers !== null) {
+    const { text, json } = await runPeers(
+      PEER_SCALES[options.scale.name],
+      options.peers,
+      (line) => console.error(`bench: ${line}`),
+    );
+    console.log(text);
+    if (options.jsonOut) {
+      await Deno.writeTextFile(options.jsonOut, JSON.stringify(json, null, 2) + "\n");
+    }
     return 0;
   }
   const { rows, json } = await runBench(options.scale, options.skip);
