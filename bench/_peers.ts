@@ -209,6 +209,8 @@ async function startSftp(dir: string): Promise<Peer> {
       "StrictModes no",
       `PidFile ${dir}/sshd.pid`,
       "Subsystem sftp internal-sftp",
+      // The default (10:30:100) drops logins beyond 10 at once: the 64-process case needs more.
+      "MaxStartups 1000",
       "",
     ].join("\n"),
   );

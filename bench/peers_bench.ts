@@ -98,7 +98,14 @@ interface Target {
 
 const decoder = new TextDecoder();
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const settle = () => new Deno.Command("sync").output().catch(() => null);
+/** Flushes dirty pages left by the previous run, so each starts from a quiet disk. */
+async function settle(): Promise<void> {
+  try {
+    await new Deno.Command("sync").output();
+  } catch {
+    // no sync(1) on PATH: measure without
+  }
+}
 
 async function run(inv: Invocation): Promise<{ ms: number; stdout: string }> {
   const started = performance.now();
@@ -111,8 +118,8 @@ async function run(inv: Invocation): Promise<{ ms: number; stdout: string }> {
   }).spawn();
   if (inv.stdin !== undefined) {
     const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(inv.stdin));
-    await w.close();
+    // A client that fails early closes its stdin; its exit code and message tell why.
+    await w.write(new TextEncoder().encode(inv.stdin)).then(() => w.close()).catch(() => {});
   }
   const out = await child.output();
   const ms = performance.now() - started;

@@ -273,3 +273,43 @@ Deno.test("deno task bench rejects bad flags with exit 2", async () => {
   assert.equal(out.code, 2);
   assert.match(new TextDecoder().decode(out.stderr), /Invalid --skip "z"[\s\S]*Usage:/);
 });
+
+Deno.test("deno task bench --peers --tiny measures fileshare and names the tools it skipped", async () => {
+  const json = await Deno.makeTempFile({ prefix: "fileshare-peers-test-", suffix: ".json" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--no-prompt",
+        "--config",
+        `${ROOT}/deno.json`,
+        `${ROOT}/bench/bench.ts`,
+        "--peers",
+        "--tiny",
+        "--json-out",
+        json,
+      ],
+      // No PATH: sftp, rsync and curl cannot be found, so only fileshare runs.
+      env: { PATH: "/nonexistent" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.match(stdout, /^fileshare beside its peers/);
+    for (const name of ["sftp", "rsync", "nginx"]) {
+      assert.match(stdout, new RegExp(`^skipped ${name}: `, "m"), stdout);
+    }
+    const figures = JSON.parse(await Deno.readTextFile(json));
+    assert.deepEqual(figures.tools, ["fileshare"]);
+    assert.ok(figures.big.upload.fileshare.ms > 0 && figures.big.download.fileshare.ms > 0);
+    assert.ok(figures.small.fileshare.upload > 0 && figures.small.fileshare.download > 0);
+    assert.ok(figures.small["fileshare --no-fsync"].upload > 0);
+    assert.ok(figures.load.fileshare.mbps > 0);
+    assert.ok(figures.relay.filesPerSec.fileshare > 0 && figures.relay.roundTrips.fileshare >= 1);
+  } finally {
+    await Deno.remove(json);
+  }
+});
