@@ -29,7 +29,7 @@ const USAGE = `Usage: client [options] COMMAND [ARGS]
 
 Commands:
   upload LOCAL [REMOTE] [--overwrite]     (alias put)
-  download REMOTE [LOCAL] [--overwrite]   (alias get)
+  download REMOTE [LOCAL] [--overwrite] [--fsync]   (alias get)
   delete REMOTE                           (alias rm)
   dir [REMOTE_DIR] [--json]               (alias ls)
   mkdir REMOTE_DIR
@@ -43,6 +43,8 @@ Options:
   --password-stdin     read the password from the first line of stdin
                        (else env FILESHARE_PASSWORD, else a hidden prompt on a terminal)
   --overwrite          replace an existing destination file
+  --fsync              downloads: flush each file to disk before it takes its name
+                       (off by default, as with rsync and scp)
   -r, --recursive      rmdir: remove the folder with everything in it
   --json               print the result as one JSON value on stdout (nothing else there)
   -q, --quiet          no progress bar
@@ -66,6 +68,7 @@ async function shell(
     quiet: boolean;
     "keep-going": boolean;
     server?: string;
+    fsync: boolean;
   },
   server: string,
 ): Promise<number> {
@@ -78,6 +81,7 @@ async function shell(
     err,
     progress: values.quiet ? null : stderrProgressOutput(),
     color,
+    fsync: values.fsync,
   };
   if (stdinIsTerminal() && !values["password-stdin"]) {
     const { client, login } = await interactiveLogin({
@@ -123,6 +127,7 @@ export async function main(args: string[]): Promise<number> {
         user: { type: "string" },
         "password-stdin": { type: "boolean", default: false },
         overwrite: { type: "boolean", default: false },
+        fsync: { type: "boolean", default: false },
         recursive: { type: "boolean", short: "r", default: false },
         json: { type: "boolean", default: false },
         quiet: { type: "boolean", short: "q", default: false },
@@ -164,6 +169,7 @@ export async function main(args: string[]): Promise<number> {
     const out = await runCommand(client, command, rest, {
       overwrite: values.overwrite,
       recursive: values.recursive,
+      fsync: values.fsync,
       progress: progress
         ? (label, total) => {
           bar = new ProgressBar(progress, label, total);

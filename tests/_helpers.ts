@@ -153,10 +153,18 @@ function childEnv(cwd: string, env: Record<string, string> = {}): Record<string,
 export async function runTool(
   tool: Tool,
   args: string[],
-  options: { cwd: string; env?: Record<string, string>; stdin?: string } = { cwd: ROOT },
+  options: { cwd: string; env?: Record<string, string>; stdin?: string; wrapper?: string[] } = {
+    cwd: ROOT,
+  },
 ): Promise<CliResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...toolArgs(tool), ...args],
+  const [cmd, ...cmdArgs] = [
+    ...(options.wrapper ?? []),
+    Deno.execPath(),
+    ...toolArgs(tool),
+    ...args,
+  ];
+  const child = new Deno.Command(cmd, {
+    args: cmdArgs,
     cwd: ROOT,
     env: childEnv(options.cwd, options.env),
     clearEnv: true,
@@ -204,14 +212,20 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Starts `server.ts` as a child in folder `cwd` with extra args; waits for "listening on". */
+/**
+ * Starts `server.ts` as a child in folder `cwd` with extra args; waits for "listening on".
+ * `wrapper` runs it under another program (e.g. `["strace", "-f", ...]`).
+ */
 export async function spawnServer(
   cwd: string,
   args: string[] = [],
   env: Record<string, string> = {},
+  wrapper: string[] = [],
 ): Promise<ChildServer> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: [...toolArgs("server"), "--host", "127.0.0.1", "--port", "0", ...args],
+  const deno = [Deno.execPath(), ...toolArgs("server"), "--host", "127.0.0.1", "--port", "0"];
+  const [cmd, ...cmdArgs] = [...wrapper, ...deno, ...args];
+  const process = new Deno.Command(cmd, {
+    args: cmdArgs,
     cwd: ROOT,
     env: childEnv(cwd, env),
     clearEnv: true,

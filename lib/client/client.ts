@@ -66,7 +66,10 @@ export interface TransferResult {
 export interface FileTransferOptions extends TransferOptions {
   /** Replace an existing destination. */
   overwrite?: boolean;
-  /** Downloads: fsync the local file before renaming it into place (default true). */
+  /**
+   * Downloads: fsync the local file before renaming it into place. Default false, as with
+   * rsync and scp: the bytes are verified, and the OS writes them back in its own time.
+   */
   fsync?: boolean;
   /** Downloads: called with the size once the server has announced it. */
   onSize?: (size: number) => void;
@@ -336,7 +339,7 @@ export class FileshareClient implements AsyncDisposable {
         options.onSize?.(size);
         return Promise.resolve(sink);
       }, options);
-      if (options.fsync ?? true) await sink.sync();
+      if (options.fsync) await sink.sync();
       sink.close();
       file = null;
       if (options.overwrite) {

@@ -32,9 +32,10 @@ export const COMMAND_HELP: Record<string, { usage: string; about: string; exampl
     ],
   },
   download: {
-    usage: "client download REMOTE [LOCAL] [--overwrite]",
+    usage: "client download REMOTE [LOCAL] [--overwrite] [--fsync]",
     about: "Download a file, verified by SHA-256, to LOCAL (default: its name in the current " +
-      "folder; a folder means into it). Never replaces a local file unless --overwrite.",
+      "folder; a folder means into it). Never replaces a local file unless --overwrite. " +
+      "--fsync flushes it to disk before it takes its name (off by default, as with rsync).",
     examples: ["client download docs/report.pdf", "client get docs/report.pdf ~/Desktop/"],
   },
   delete: {
@@ -81,6 +82,8 @@ export function commandHelp(name: string): string {
 export interface CommandOptions {
   overwrite: boolean;
   recursive: boolean;
+  /** Downloads: fsync the file before it takes its name (default off, as rsync and scp). */
+  fsync?: boolean;
   /** Transfer progress callback factory, given the total size. */
   progress?: (label: string, total: number) => FileTransferOptions["onProgress"];
   /** Called when a transfer ends (to clear a progress line). */
@@ -187,6 +190,7 @@ export async function runCommand(
         let onProgress: ((done: number) => void) | undefined;
         const r = await client.downloadFile(remote, local, {
           overwrite: options.overwrite,
+          fsync: options.fsync,
           onSize: (size) => (onProgress = options.progress?.(remote, size)),
           onProgress: (done) => onProgress?.(done),
           signal: options.signal,

@@ -32,6 +32,8 @@ export interface ShellOptions {
   /** Progress bars, or null for none. */
   progress: ProgressOutput | null;
   color: boolean;
+  /** `get`: fsync each file before it takes its name (default off, as rsync and scp). */
+  fsync?: boolean;
 }
 
 interface CommandHelp {
@@ -338,6 +340,7 @@ export class Shell {
         {
           overwrite: set.has("f"),
           recursive: false,
+          fsync: this.#o.fsync,
           signal: controller.signal,
           progress: this.#o.progress
             ? (label, total) => {

@@ -9,10 +9,14 @@ import {
   type WriteOptions,
 } from "./store.ts";
 import { writeAll } from "../write_all.ts";
+import { GroupSync } from "./group_sync.ts";
 
 /** Options of {@link LocalStore}. */
 export interface LocalStoreOptions {
-  /** fsync files and folders before acknowledging a write (default true). */
+  /**
+   * fsync files and folders before acknowledging a write (default true). Concurrent writes
+   * share their flushes (group commit, see {@link GroupSync}).
+   */
   fsync?: boolean;
 }
 
@@ -45,12 +49,6 @@ function mapFsError(err: unknown, path: RemotePath): unknown {
   return err;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  if (Deno.build.os === "windows") return;
-  using d = await Deno.open(dir, { read: true });
-  await d.sync();
-}
-
 function prefixOf(path: RemotePath, n: number): RemotePath {
   const segments = path.segments.slice(0, n);
   return { segments, text: segments.join("/") };
@@ -66,7 +64,7 @@ function prefixOf(path: RemotePath, n: number): RemotePath {
  */
 export class LocalStore implements Store {
   #root: string;
-  #fsync: boolean;
+  #sync: GroupSync | null;
   #writes = new Set<LocalWriter>();
 
   /** Real folders; no-overwrite is decided atomically by link(2). */
@@ -78,7 +76,7 @@ export class LocalStore implements Store {
 
   private constructor(root: string, fsync: boolean) {
     this.#root = root;
-    this.#fsync = fsync;
+    this.#sync = fsync ? new GroupSync() : null;
   }
 
   /**
@@ -249,7 +247,7 @@ export class LocalStore implements Store {
       dir,
       path,
       options.overwrite,
-      this.#fsync,
+      this.#sync,
       () => this.#writes.delete(write),
     );
     this.#writes.add(write);
@@ -347,7 +345,7 @@ class LocalWriter implements StoreWriter {
   #dir: string;
   #path: RemotePath;
   #overwrite: boolean;
-  #fsync: boolean;
+  #sync: GroupSync | null;
   #done: () => void;
   #finished = false;
 
@@ -358,7 +356,7 @@ class LocalWriter implements StoreWriter {
     dir: string,
     path: RemotePath,
     overwrite: boolean,
-    fsync: boolean,
+    sync: GroupSync | null,
     done: () => void,
   ) {
     this.#file = file;
@@ -367,7 +365,7 @@ class LocalWriter implements StoreWriter {
     this.#dir = dir;
     this.#path = path;
     this.#overwrite = overwrite;
-    this.#fsync = fsync;
+    this.#sync = sync;
     this.#done = done;
   }
 
@@ -388,7 +386,7 @@ class LocalWriter implements StoreWriter {
     const file = this.#file;
     if (file === null || this.#finished) throw this.#aborted();
     try {
-      if (this.#fsync) await file.sync();
+      await this.#sync?.syncFile(file);
       if (this.#overwrite) {
         await Deno.rename(this.#temp, this.#target);
       } else {
@@ -398,7 +396,7 @@ class LocalWriter implements StoreWriter {
       }
       file.close();
       this.#file = null;
-      if (this.#fsync) await fsyncDir(this.#dir);
+      await this.#sync?.syncDir(this.#dir);
       this.#finished = true;
       this.#done();
     } catch (err) {
