@@ -24,8 +24,9 @@
  */
 import { parseArgs } from "node:util";
 import { FileshareClient } from "../lib/client/client.ts";
-import { NULL_SINK, patternSource, runLoad } from "../lib/client/load_test.ts";
-import { parseSize } from "../lib/client/size.ts";
+import { runLoad } from "../lib/load/run_load.ts";
+import { NULL_SINK, patternSource } from "../lib/load/pattern_source.ts";
+import { parseSize } from "../lib/load/size.ts";
 import {
   type ChildServer,
   sha256File,

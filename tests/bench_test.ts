@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { parseSize } from "../lib/client/size.ts";
-import { latency } from "../lib/client/percentiles.ts";
+import { parseSize } from "../lib/load/size.ts";
+import { latency } from "../lib/load/latency.ts";
 import { percentile } from "../lib/percentile.ts";
-import { benchTable } from "../lib/client/bench_cli.ts";
-import { NULL_SINK, patternSource, runLoad } from "../lib/client/load_test.ts";
+import { benchTable } from "../lib/load/bench_command.ts";
+import { runLoad } from "../lib/load/run_load.ts";
+import { NULL_SINK, patternSource } from "../lib/load/pattern_source.ts";
 import { ROOT, runTool, startServer, type TestServer, USERS } from "./_helpers.ts";
 
 Deno.test({

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { GroupSync } from "../lib/store/group_sync.ts";
 import { FileshareClient } from "../lib/client/client.ts";
-import { patternSource } from "../lib/client/load_test.ts";
+import { patternSource } from "../lib/load/pattern_source.ts";
 import { type ChildServer, runTool, spawnServer, USERS, writeTestUsers } from "./_helpers.ts";
 
 /** One finished system call from an `strace -f -ttt -y` log. */

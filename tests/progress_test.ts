@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ProgressBar, renderProgress } from "../lib/client/progress.ts";
+import { ProgressBar, renderProgress } from "../lib/cli/progress.ts";
 import { runTool, startServer, USERS, writeRandomFile } from "./_helpers.ts";
 
 const pure = { permissions: "none" } as const;

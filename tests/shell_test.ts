@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { displayRemote, quoteWord, resolveRemote, splitWords } from "../lib/client/remote_path.ts";
-import type { ProgressOutput } from "../lib/client/progress.ts";
-import { Shell, ShellExit } from "../lib/client/shell.ts";
+import { displayRemote, resolveRemote } from "../lib/commands/remote_path.ts";
+import { quoteWord, splitWords } from "../lib/shell/words.ts";
+import type { ProgressOutput } from "../lib/cli/progress.ts";
+import { Shell, ShellExit } from "../lib/shell/shell.ts";
 import { palette, useColor } from "../lib/cli/color.ts";
 import {
   listTree,

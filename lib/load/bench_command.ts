@@ -3,7 +3,7 @@ import { reportCliError, UsageError } from "../cli/errors.ts";
 import { DEFAULT_SERVER, parseServerAddress } from "../cli/address.ts";
 import { credentials, env } from "../cli/credentials.ts";
 import { formatBytes, formatSeconds } from "../cli/format.ts";
-import { type LoadOp, type LoadResult, runLoad } from "./load_test.ts";
+import { type LoadOp, type LoadResult, runLoad } from "./run_load.ts";
 import { parseSize } from "./size.ts";
 
 /** Usage of `client bench`. */

@@ -1,4 +1,4 @@
-import { formatBytes, formatRate } from "../cli/format.ts";
+import { formatBytes, formatRate } from "./format.ts";
 
 /** What a progress line shows. */
 export interface ProgressState {

@@ -1,6 +1,6 @@
-import { FileshareClient } from "./client.ts";
-import type { ShellLogin } from "./shell.ts";
+import { FileshareClient } from "../client/client.ts";
 import { FileshareError } from "../protocol/errors.ts";
+import type { ShellLogin } from "./shell.ts";
 import { errorLine, UsageError } from "../cli/errors.ts";
 import { parseServerAddress } from "../cli/address.ts";
 import { promptHidden, promptLine } from "../cli/password.ts";

@@ -1,24 +1,7 @@
 /**
- * The shell's remote folder arithmetic, pure: the protocol takes root-relative paths without
- * `..`, so the shell resolves `..`, `.` and absolute paths itself.
+ * The shell's word splitting and quoting, pure.
+ * @module
  */
-
-/** Resolves `input` against the remote folder `cwd` (both `/`-separated); returns the
- * root-relative path the protocol takes (`""` for the root). `..` stops at the root. */
-export function resolveRemote(cwd: string, input: string): string {
-  const parts = input.startsWith("/") ? [] : cwd.split("/").filter((s) => s !== "" && s !== ".");
-  for (const seg of input.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") parts.pop();
-    else parts.push(seg);
-  }
-  return parts.join("/");
-}
-
-/** How the shell shows a root-relative path: with a leading `/`. */
-export function displayRemote(path: string): string {
-  return "/" + path;
-}
 
 /**
  * Splits a shell line into words: whitespace separates, single and double quotes group, and a

@@ -1,0 +1,95 @@
+/**
+ * The one-shot CLI: `client [options] COMMAND ARGS` runs one command of the table and prints
+ * its line (or its JSON value).
+ * @module
+ */
+import { FileshareClient } from "../client/client.ts";
+import { UsageError } from "../cli/errors.ts";
+import { parseServerAddress } from "../cli/address.ts";
+import { credentials } from "../cli/credentials.ts";
+import { userPath } from "../cli/paths.ts";
+import { CLIENT_NAME } from "../cli/version.ts";
+import { type ProgressOutput, stderrProgressOutput } from "../cli/progress.ts";
+import { checkArgCount, type CommandContext, type Flag } from "./command.ts";
+import { usageLine } from "./help.ts";
+import { COMMANDS, findCommand } from "./table.ts";
+
+/** The global flags of the one-shot CLI that change what a command does or prints. */
+export interface OneShotOptions {
+  /** `HOST:PORT` of the server. */
+  server: string;
+  user?: string;
+  "password-stdin": boolean;
+  json: boolean;
+  quiet: boolean;
+  /** The command flags given anywhere on the line (`--overwrite`, `-r`...), by long name. */
+  flags: Record<string, boolean | undefined>;
+}
+
+/** Every command flag of the table, for the CLI's one parseArgs call. */
+export function commandFlags(): Flag[] {
+  const byName = new Map<string, Flag>();
+  for (const c of COMMANDS) for (const f of c.flags) byName.set(f.name, f);
+  return [...byName.values()];
+}
+
+/** A context whose client connects on first use and is closed by the caller. */
+class OneShotContext implements CommandContext {
+  #options: OneShotOptions;
+  #client: Promise<FileshareClient> | null = null;
+  readonly progress: ProgressOutput | null;
+
+  constructor(options: OneShotOptions) {
+    this.#options = options;
+    this.progress = options.quiet || options.json ? null : stderrProgressOutput();
+  }
+
+  client(): Promise<FileshareClient> {
+    this.#client ??= (async () => {
+      const address = parseServerAddress(this.#options.server);
+      const { user, password } = await credentials(this.#options);
+      return await FileshareClient.connect({ ...address, user, password, clientName: CLIENT_NAME });
+    })();
+    return this.#client;
+  }
+
+  localPath(path: string): string {
+    return userPath(path);
+  }
+
+  remotePath(path: string): string {
+    return path;
+  }
+
+  async close(): Promise<void> {
+    const client = await this.#client?.catch(() => null);
+    client?.close();
+  }
+}
+
+/**
+ * Runs `word args` as a one-shot command and returns what to print on stdout: the command's
+ * line, or its JSON value with `--json`. Usage mistakes throw {@link UsageError} before
+ * anything connects.
+ */
+export async function runOneShot(
+  word: string,
+  args: string[],
+  options: OneShotOptions,
+): Promise<string> {
+  const command = findCommand(word, "cli");
+  if (command === undefined || command.kind !== "remote") {
+    throw new UsageError(`Unknown command "${word}"`);
+  }
+  checkArgCount(command, args, usageLine(command, "cli"));
+  const flags = Object.fromEntries(
+    command.flags.map((f) => [f.name, options.flags[f.name] ?? false]),
+  );
+  const ctx = new OneShotContext(options);
+  try {
+    const out = await command.run(ctx, { args, flags });
+    return options.json ? JSON.stringify(out.json) : out.text;
+  } finally {
+    await ctx.close();
+  }
+}

@@ -1,0 +1,21 @@
+import type { TransferResult } from "../client/client.ts";
+import { formatBytes, formatRate, formatSeconds } from "../cli/format.ts";
+
+/** `uploaded a.bin (1.0 GiB) in 2.1 s, 511 MB/s, sha256 verified` */
+export function transferSummary(verb: string, path: string, r: TransferResult): string {
+  return `${verb} ${path} (${formatBytes(r.bytes)}) in ${formatSeconds(r.ms)}, ${
+    formatRate(r.bytes, r.ms)
+  }, sha256 verified`;
+}
+
+/** A transfer's result for `--json`, with ms to 0.1 (timer noise like 2.2774990006 says nothing). */
+export function transferJson(
+  op: "upload" | "download",
+  paths: { local: string; remote: string },
+  r: TransferResult,
+): Record<string, unknown> {
+  const where = op === "upload"
+    ? { local: paths.local, remote: paths.remote }
+    : { remote: paths.remote, local: paths.local };
+  return { op, ...where, bytes: r.bytes, ms: Math.round(r.ms * 10) / 10, sha256: r.sha256 };
+}

@@ -1,0 +1,61 @@
+/**
+ * Tab completion for the shell: command words first, then local or remote names as the
+ * command table says each argument is.
+ * @module
+ */
+import type { ArgKind } from "../commands/command.ts";
+import { commandWords, findCommand } from "../commands/table.ts";
+import { quoteWord, splitWords } from "./words.ts";
+
+/** A name in a folder, and whether it is a folder. */
+export interface Name {
+  name: string;
+  dir: boolean;
+}
+
+/** Where completion finds names: a folder as typed so far (`""` is the current one). */
+export interface NameSources {
+  local(dir: string): Promise<Name[]>;
+  remote(dir: string): Promise<Name[]>;
+}
+
+function argKind(word: string, index: number): ArgKind {
+  return findCommand(word, "shell")?.argKinds?.[index] ?? "remote";
+}
+
+/**
+ * Completions for the line so far, as node:readline wants them: the candidates and the
+ * partial word they replace. Folders end in `/`, other names in a space; names that need it
+ * are quoted.
+ */
+export async function completeLine(
+  line: string,
+  sources: NameSources,
+): Promise<[string[], string]> {
+  const m = /(?:^|\s)(\S*)$/.exec(line);
+  const partial = m ? m[1] : "";
+  let words: string[];
+  try {
+    words = splitWords(line.slice(0, line.length - partial.length));
+  } catch {
+    return [[], partial];
+  }
+  if (words.length === 0) {
+    const hits = commandWords("shell").filter((c) => c.startsWith(partial));
+    return [hits.map((c) => c + " "), partial];
+  }
+  const kind = argKind(words[0], words.slice(1).filter((w) => !w.startsWith("-")).length);
+  const slash = partial.lastIndexOf("/");
+  const dirPart = partial.slice(0, slash + 1);
+  const namePart = partial.slice(slash + 1);
+  try {
+    const local = kind === "local" || kind === "localDir";
+    const names = await (local ? sources.local(dirPart) : sources.remote(dirPart));
+    const onlyDirs = kind === "localDir" || kind === "remoteDir";
+    const hits = names.filter((e) => e.name.startsWith(namePart) && (!onlyDirs || e.dir))
+      .map((e) => quoteWord(dirPart + e.name) + (e.dir ? "/" : " "));
+    return [hits.sort(), partial];
+  } catch {
+    return [[], partial];
+  }
+}
