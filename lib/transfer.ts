@@ -116,11 +116,7 @@ export async function receiveBody(
   let sinkError: unknown = null;
   const settle = async () => {
     if (pending === null) return;
-    try {
-      await pending;
-    } catch (err) {
-      sinkError ??= err;
-    }
+    await pending;
     pending = null;
   };
   try {
@@ -142,7 +138,13 @@ export async function receiveBody(
       hash.update(chunk);
       done += chunk.length;
       await settle();
-      if (sink !== null && sinkError === null) pending = writeAll(sink, chunk);
+      if (sink !== null && sinkError === null) {
+        // Caught at once: the write may fail (full disk) while the loop awaits the socket, and
+        // an unobserved rejection there would end the whole process.
+        pending = writeAll(sink, chunk).catch((err) => {
+          sinkError ??= err;
+        });
+      }
       turn ^= 1;
       options.onProgress?.(done);
     }

@@ -5,6 +5,7 @@
 import { UsersFile } from "../lib/auth/users.ts";
 import { ActivityLog } from "../lib/log/activity_log.ts";
 import { LocalStore } from "../lib/store/local_store.ts";
+import type { Store } from "../lib/store/store.ts";
 import { FileshareServer, type ServerOptions } from "../lib/server/server.ts";
 import { FileshareClient } from "../lib/client/client.ts";
 import { FrameConn } from "../lib/protocol/conn.ts";
@@ -53,7 +54,11 @@ export async function writeTestUsers(path: string): Promise<void> {
 
 /** Starts an in-process server on 127.0.0.1, port 0, temp root. */
 export async function startServer(
-  options: Partial<ServerOptions> & { fsync?: boolean } = {},
+  options: Partial<ServerOptions> & {
+    fsync?: boolean;
+    /** Wraps the real store, e.g. to inject faults. */
+    wrapStore?: (store: LocalStore) => Store;
+  } = {},
 ): Promise<TestServer> {
   const dir = await Deno.makeTempDir({ prefix: "fileshare-test-" });
   const usersPath = `${dir}/users.json`;
@@ -62,6 +67,7 @@ export async function startServer(
   const users = (await UsersFile.load(usersPath))!;
   const store = await LocalStore.open(`${dir}/root`, { fsync: options.fsync ?? false });
   const log = await ActivityLog.open(logPath);
+  const { wrapStore, ...serverOptions } = options;
   const server = FileshareServer.listen({
     hostname: "127.0.0.1",
     port: 0,
@@ -71,8 +77,8 @@ export async function startServer(
     serverName: "fileshare/test",
     defaultIterations: 4096,
     authFailDelayMs: 0,
-    ...options,
-  }, { store, users, log });
+    ...serverOptions,
+  }, { store: wrapStore ? wrapStore(store) : store, users, log });
   const port = server.addr.port;
   let closed = false;
   const close = async () => {

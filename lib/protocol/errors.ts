@@ -43,6 +43,42 @@ export class PathError extends FileshareError {
   }
 }
 
+/**
+ * A fault of the server itself (a bug, an I/O error, a broken configuration). The client sees
+ * only a short id; the full detail, with the same id, goes to the server's log, so that no
+ * server-side path or internal message ever reaches a client.
+ */
+export class InternalError extends FileshareError {
+  /** Short random id quoted in both the answer and the log line. */
+  readonly id: string;
+  /** The full description for the server's log (never sent). */
+  readonly detail: string;
+
+  /**
+   * Creates an internal error; `context` (e.g. `Cannot upload "a.txt"`, client words only)
+   * starts the public message, `detail` is logged.
+   */
+  constructor(context: string, detail: string, options?: ErrorOptions) {
+    const id = Array.from(
+      crypto.getRandomValues(new Uint8Array(4)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    super("INTERNAL", `${context}: internal error on the server (id ${id}, in the server log)`, {
+      ...options,
+    });
+    this.name = "InternalError";
+    this.id = id;
+    this.detail = `[id ${id}] ${context}: ${detail}`;
+  }
+
+  /** Wraps any error that is not already a FileshareError as an internal error. */
+  static wrap(err: unknown, context = "Request failed"): FileshareError {
+    if (err instanceof FileshareError) return err;
+    const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    return new InternalError(context, detail, { cause: err });
+  }
+}
+
 /** The connection closed or stalled. */
 export class ConnectionError extends Error {
   /** TIMEOUT when the peer stalled past the timeout, CANCELLED when it went away. */

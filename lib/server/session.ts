@@ -1,6 +1,11 @@
 import type { FrameConn } from "../protocol/conn.ts";
 import type { ErrorCode } from "../protocol/codes.ts";
-import { ConnectionError, FileshareError, ProtocolError } from "../protocol/errors.ts";
+import {
+  ConnectionError,
+  FileshareError,
+  InternalError,
+  ProtocolError,
+} from "../protocol/errors.ts";
 import {
   parseHello,
   parseRequest,
@@ -59,6 +64,12 @@ function codeOf(err: unknown): ErrorCode {
   return "INTERNAL";
 }
 
+/** What the log keeps of an error: the full detail of an internal one, with its id. */
+function logMessage(err: unknown): string {
+  if (err instanceof InternalError) return err.detail;
+  return err instanceof Error ? err.message : String(err);
+}
+
 /**
  * One connection: version handshake, SCRAM authentication, then one request at a time, each
  * answered by exactly one response (DIR may span several frames, downloads carry a body).
@@ -99,7 +110,7 @@ export class Session {
   }
 
   #logError(err: unknown): void {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = logMessage(err);
     this.#deps.log.write({ ...this.#base("error", false), code: codeOf(err), message });
   }
 
@@ -271,17 +282,21 @@ export class Session {
         default:
           throw new ProtocolError(`Unexpected request "${req.op}"`);
       }
-    } catch (err) {
+    } catch (caught) {
       log.ok = false;
-      const known = err instanceof FileshareError;
+      const known = caught instanceof FileshareError || caught instanceof ConnectionError;
+      // An unexpected error becomes INTERNAL with an id: its text may hold server paths.
+      const err = caught instanceof ConnectionError
+        ? caught
+        : InternalError.wrap(caught, `Request "${req.op}" failed`);
       log.code = codeOf(err);
-      log.message = err instanceof Error ? err.message : String(err);
+      log.message = logMessage(err);
       // The stream is out of step after these; the connection cannot go on.
       if (err instanceof ProtocolError || err instanceof ConnectionError || !known) {
         keepOpen = false;
       }
-      if (!responded && !this.#conn.closed && !(err instanceof ConnectionError)) {
-        await this.#conn.send(errorResponse(log.code!, log.message!)).catch(() => {
+      if (!responded && !this.#conn.closed && err instanceof FileshareError) {
+        await this.#conn.send(errorResponse(err.code, err.message)).catch(() => {
           keepOpen = false;
         });
       }

@@ -1,5 +1,5 @@
 import type { ErrorCode } from "../protocol/codes.ts";
-import { FileshareError } from "../protocol/errors.ts";
+import { ConnectionError, FileshareError, InternalError } from "../protocol/errors.ts";
 import { StoreError, type StoreErrorKind } from "../store/store.ts";
 
 const CODES: Record<StoreErrorKind, ErrorCode> = {
@@ -21,10 +21,13 @@ export function codeOfStoreError(kind: StoreErrorKind): ErrorCode {
 
 /**
  * Turns a {@link StoreError} into the wire error the client sees, prefixed with what was
- * attempted: `Cannot upload "a.txt": file already exists`. Other errors pass through.
+ * attempted: `Cannot upload "a.txt": file already exists`. Protocol and connection errors pass
+ * through; any other error is a storage fault whose text may name server paths, so it becomes
+ * an {@link InternalError} (the client sees an id, the log the detail).
  */
 export function toWireError(what: string, err: unknown): unknown {
-  if (!(err instanceof StoreError)) return err;
+  if (err instanceof FileshareError || err instanceof ConnectionError) return err;
+  if (!(err instanceof StoreError)) return InternalError.wrap(err, what);
   return new FileshareError(CODES[err.kind], `${what}: ${err.detail}`, { cause: err });
 }
 

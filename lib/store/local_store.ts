@@ -28,7 +28,7 @@ function randomName(): string {
 }
 
 /** Maps a file-system error to a {@link StoreError}; anything unexpected is rethrown as is. */
-function mapFsError(err: unknown, path: RemotePath): unknown {
+export function mapFsError(err: unknown, path: RemotePath): unknown {
   if (err instanceof StoreError) return err;
   const p = path.text;
   if (err instanceof Deno.errors.NotFound) return new StoreError("not_found", p, "not found");
@@ -43,8 +43,12 @@ function mapFsError(err: unknown, path: RemotePath): unknown {
   }
   if (err instanceof Deno.errors.IsADirectory) return new StoreError("not_file", p, "is a folder");
   const msg = err instanceof Error ? err.message : String(err);
-  if (/ENOSPC|No space left|EDQUOT|quota/i.test(msg)) {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT" || /ENOSPC|No space left|EDQUOT|quota/i.test(msg)) {
     return new StoreError("storage_full", p, "no space left on the server", { cause: err });
+  }
+  if (code === "EROFS") {
+    return new StoreError("denied", p, "the server's storage is read-only", { cause: err });
   }
   return err;
 }
