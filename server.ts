@@ -13,6 +13,11 @@ import { randomPassword, UsersError, UsersFile } from "./lib/auth/users.ts";
 import { DEFAULT_ITERATIONS } from "./lib/auth/scram.ts";
 import { ActivityLog } from "./lib/log/activity_log.ts";
 import { LocalStore } from "./lib/store/local_store.ts";
+import { NatsStore } from "./lib/store/nats_store.ts";
+import { type Store, StoreError } from "./lib/store/store.ts";
+import { KvUsersStorage } from "./lib/auth/kv_users_storage.ts";
+import { fileUsersStorage, type UsersStorage } from "./lib/auth/users.ts";
+import { parseStorageOptions, type StorageChoice } from "./lib/cli/storage_options.ts";
 import { FileshareServer } from "./lib/server/server.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
@@ -25,12 +30,18 @@ const USAGE = `Usage:
   server user remove NAME
   server user list
   server user passwd NAME [--password-stdin] [--iterations N]
+  (user commands take --users FILE, or --store nats://... [--bucket NAME])
 
 Options:
   --host HOST            interface to listen on (default 0.0.0.0)
   --port PORT            TCP port (default 9000; 0 picks a free port)
   --root DIR             shared folder (default ./server_docs)
   --users FILE           users file (default ./users.json)
+  --store nats://HOST:PORT[,HOST:PORT...]
+                         keep files and users in a NATS JetStream cluster shared by
+                         several servers instead of --root and --users
+  --bucket NAME          NATS bucket (default fileshare; users in NAME-users)
+  --replicas N           replicas of buckets created now (default 3, 1 on a single node)
   --log FILE             activity log, JSON lines (default ./fileshare.jsonl)
   --no-fsync             do not fsync uploads (faster, for scratch data)
   --idle-timeout SECS    close idle connections after this long (default 300)
@@ -73,6 +84,9 @@ async function userCommand(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       users: { type: "string", default: "users.json" },
+      store: { type: "string" },
+      bucket: { type: "string" },
+      replicas: { type: "string" },
       "read-only": { type: "boolean", default: false },
       "password-stdin": { type: "boolean", default: false },
       iterations: { type: "string" },
@@ -85,9 +99,10 @@ async function userCommand(args: string[]): Promise<number> {
   }
   const [action, name, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}"`);
-  const path = userPath(values.users);
   const iterations = positiveInt(values.iterations, "iterations", DEFAULT_ITERATIONS, 4096);
-  const file = (await UsersFile.load(path)) ?? UsersFile.create(path);
+  const choice = parseStorageOptions(values.store, values.bucket, values.replicas);
+  await using storage = await openUsersStorage(choice, values.users);
+  const file = (await UsersFile.loadFrom(storage)) ?? UsersFile.createIn(storage);
   switch (action) {
     case "list": {
       for (const u of file.list()) {
@@ -124,6 +139,21 @@ async function userCommand(args: string[]): Promise<number> {
   }
 }
 
+/** The users document's storage, closed with `await using`. */
+async function openUsersStorage(
+  choice: StorageChoice,
+  usersFlag: string,
+): Promise<UsersStorage & AsyncDisposable> {
+  if (choice.kind === "nats") return await KvUsersStorage.open(choice);
+  return { ...fileUsersStorage(userPath(usersFlag)), [Symbol.asyncDispose]: async () => {} };
+}
+
+/** Opens the file store: the local root, or the NATS bucket. */
+function openStore(choice: StorageChoice, root: string, fsync: boolean): Promise<Store> {
+  if (choice.kind === "nats") return NatsStore.open(choice);
+  return LocalStore.open(userPath(root), { fsync });
+}
+
 async function serve(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -133,6 +163,9 @@ async function serve(args: string[]): Promise<number> {
       port: { type: "string", default: "9000" },
       root: { type: "string", default: "server_docs" },
       users: { type: "string", default: "users.json" },
+      store: { type: "string" },
+      bucket: { type: "string" },
+      replicas: { type: "string" },
       log: { type: "string", default: "fileshare.jsonl" },
       "no-fsync": { type: "boolean", default: false },
       "idle-timeout": { type: "string" },
@@ -166,21 +199,30 @@ async function serve(args: string[]): Promise<number> {
     Deno.addSignalListener(sig, h);
     return [sig, h] as const;
   });
-  const usersPath = userPath(values.users);
-  let users = await UsersFile.load(usersPath);
+  const choice = parseStorageOptions(values.store, values.bucket, values.replicas);
+  // Users and files: both on local disk, or both in the shared NATS cluster.
+  await using usersStorage = await openUsersStorage(choice, values.users);
+  let users = await UsersFile.loadFrom(usersStorage);
   if (users === null) {
-    users = UsersFile.create(usersPath);
+    const fresh = UsersFile.createIn(usersStorage);
     const password = randomPassword();
-    await users.add("admin", password);
-    await users.save();
-    console.log(
-      `Created "${usersPath}" with the user "admin" and the password:\n\n    ${password}\n`,
-    );
-    console.log(
-      "This password is shown only once. Add users with: deno task server user add NAME\n",
-    );
+    await fresh.add("admin", password);
+    try {
+      await fresh.save();
+      users = fresh;
+      console.log(
+        `Created "${usersStorage.describe}" with the user "admin" and the password:\n\n    ${password}\n`,
+      );
+      console.log(
+        "This password is shown only once. Add users with: deno task server user add NAME\n",
+      );
+    } catch (err) {
+      // Another server sharing the storage created the users first: use theirs.
+      users = await UsersFile.loadFrom(usersStorage);
+      if (users === null) throw err;
+    }
   }
-  const store = await LocalStore.open(userPath(values.root), { fsync: !values["no-fsync"] });
+  const store = await openStore(choice, values.root, !values["no-fsync"]);
   const log = await ActivityLog.open(userPath(values.log));
   const server = FileshareServer.listen({
     hostname: values.host,
@@ -229,6 +271,10 @@ export async function main(args: string[]): Promise<number> {
     if (args[0] === "user") return await userCommand(args.slice(1));
     return await serve(args);
   } catch (err) {
+    if (err instanceof StoreError) {
+      console.error(`Cannot open the store: ${err.detail}`);
+      return 1;
+    }
     return reportCliError(err, USAGE);
   }
 }

@@ -103,68 +103,120 @@ export async function writeFileAtomic(path: string, text: string, mode: number):
 }
 
 /**
- * The users file: load, look up, add, remove, change password, atomic save (mode 0600).
- * The server calls {@link UsersFile.refresh} before each login so `server user ...` changes
- * apply without a restart.
+ * Where a users document lives: a local file ({@link fileUsersStorage}) or a shared KV
+ * bucket (`lib/auth/kv_users_storage.ts`). `version` changes whenever the document does.
+ */
+export interface UsersStorage {
+  /** For messages: the file path or the KV bucket. */
+  readonly describe: string;
+  /** The document and its version; null when there is none yet. */
+  read(): Promise<{ text: string; version: string } | null>;
+  /** The current version without reading the document; null when there is none. */
+  version(): Promise<string | null>;
+  /**
+   * Replaces the document, if it is still at `expected` (null: absent) where the storage can
+   * check that, else throws {@link UsersError}; returns the new version.
+   */
+  write(text: string, expected: string | null): Promise<string>;
+}
+
+/** The users file on local disk, saved atomically with mode 0600. */
+export function fileUsersStorage(path: string): UsersStorage {
+  const version = async () => {
+    try {
+      return String((await Deno.stat(path)).mtime?.getTime() ?? 0);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    }
+  };
+  return {
+    describe: path,
+    version,
+    read: async () => {
+      try {
+        const text = await Deno.readTextFile(path);
+        return { text, version: (await version()) ?? "0" };
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return null;
+        throw new UsersError(`Cannot read users file "${path}": ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    },
+    write: async (text) => {
+      await writeFileAtomic(path, text, 0o600);
+      return (await version()) ?? "0";
+    },
+  };
+}
+
+/**
+ * The users document: load, look up, add, remove, change password, save. The server calls
+ * {@link UsersFile.refresh} before each login so `server user ...` changes (through any
+ * server sharing the storage) apply without a restart.
  */
 export class UsersFile {
-  #path: string;
+  #storage: UsersStorage;
   #data: UsersFileData;
-  #mtime: number | null;
+  #version: string | null;
 
-  private constructor(path: string, data: UsersFileData, mtime: number | null) {
-    this.#path = path;
+  private constructor(storage: UsersStorage, data: UsersFileData, version: string | null) {
+    this.#storage = storage;
     this.#data = data;
-    this.#mtime = mtime;
+    this.#version = version;
   }
 
-  /** The file's path. */
+  /** The file's path (or the shared storage's description). */
   get path(): string {
-    return this.#path;
+    return this.#storage.describe;
   }
 
   /** Loads the users file; null when it does not exist. */
-  static async load(path: string): Promise<UsersFile | null> {
-    let text: string;
-    let mtime: number | null = null;
-    try {
-      text = await Deno.readTextFile(path);
-      mtime = (await Deno.stat(path)).mtime?.getTime() ?? null;
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return null;
-      throw new UsersError(`Cannot read users file "${path}": ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    return new UsersFile(path, parse(text, path), mtime);
+  static load(path: string): Promise<UsersFile | null> {
+    return UsersFile.loadFrom(fileUsersStorage(path));
+  }
+
+  /** Loads the users document from any storage; null when there is none yet. */
+  static async loadFrom(storage: UsersStorage): Promise<UsersFile | null> {
+    const got = await storage.read();
+    if (got === null) return null;
+    return new UsersFile(storage, parse(got.text, storage.describe), got.version);
   }
 
   /** A new, empty users file in memory (not yet saved). */
   static create(path: string): UsersFile {
-    const secret = b64(crypto.getRandomValues(new Uint8Array(32)));
-    return new UsersFile(path, { version: 1, secret, users: {} }, null);
+    return UsersFile.createIn(fileUsersStorage(path));
   }
 
-  /** Reloads the file if it changed on disk since it was read. */
+  /** A new, empty users document for any storage (not yet saved). */
+  static createIn(storage: UsersStorage): UsersFile {
+    const secret = b64(crypto.getRandomValues(new Uint8Array(32)));
+    return new UsersFile(storage, { version: 1, secret, users: {} }, null);
+  }
+
+  /** Reloads the document if it changed since it was read. */
   async refresh(): Promise<void> {
-    let mtime: number | null;
+    let version: string | null;
     try {
-      mtime = (await Deno.stat(this.#path)).mtime?.getTime() ?? null;
+      version = await this.#storage.version();
     } catch {
       return;
     }
-    if (mtime === this.#mtime) return;
-    const fresh = await UsersFile.load(this.#path);
+    if (version === null || version === this.#version) return;
+    const fresh = await UsersFile.loadFrom(this.#storage);
     if (fresh) {
       this.#data = fresh.#data;
-      this.#mtime = fresh.#mtime;
+      this.#version = fresh.#version;
     }
   }
 
-  /** Saves atomically with mode 0600. */
+  /** Saves (a file atomically with mode 0600; a shared document only over what was read). */
   async save(): Promise<void> {
-    await writeFileAtomic(this.#path, JSON.stringify(this.#data, null, 2) + "\n", 0o600);
-    this.#mtime = (await Deno.stat(this.#path)).mtime?.getTime() ?? null;
+    this.#version = await this.#storage.write(
+      JSON.stringify(this.#data, null, 2) + "\n",
+      this.#version,
+    );
   }
 
   /** User names with their read-only flag, sorted. */
