@@ -1,0 +1,147 @@
+/**
+ * A real NATS JetStream cluster on loopback for tests and benchmarks: `nats-server` child
+ * processes with temp store folders, free ports and cluster routes between them.
+ */
+
+/** Whether `nats-server` is on the PATH (CI installs it; see .ci/run). */
+export function natsServerPath(): string | null {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/sbin", "/usr/bin"])) {
+    try {
+      const p = `${dir}/nats-server`;
+      if (Deno.statSync(p).isFile) return p;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+interface Node {
+  name: string;
+  port: number;
+  http: number;
+  clusterPort: number;
+  dir: string;
+  config: string;
+  child: Deno.ChildProcess | null;
+}
+
+/** A running cluster; nodes can be killed (SIGKILL) and restarted with their data. */
+export class NatsCluster {
+  #nodes: Node[];
+  #dir: string;
+  #bin: string;
+
+  private constructor(nodes: Node[], dir: string, bin: string) {
+    this.#nodes = nodes;
+    this.#dir = dir;
+    this.#bin = bin;
+  }
+
+  /** Starts `size` nodes (1 for a single server) and waits until JetStream is ready. */
+  static async start(size = 3): Promise<NatsCluster> {
+    const bin = natsServerPath();
+    if (bin === null) throw new Error("nats-server is not installed (apt-get install nats-server)");
+    const dir = await Deno.makeTempDir({ prefix: "fileshare-nats-" });
+    const nodes: Node[] = [];
+    for (let i = 0; i < size; i++) {
+      nodes.push({
+        name: `n${i + 1}`,
+        port: freePort(),
+        http: freePort(),
+        clusterPort: freePort(),
+        dir: `${dir}/n${i + 1}`,
+        config: `${dir}/n${i + 1}.conf`,
+        child: null,
+      });
+    }
+    for (const n of nodes) {
+      const routes = nodes.map((o) => `"nats://127.0.0.1:${o.clusterPort}"`).join(", ");
+      const cluster = size > 1
+        ? `cluster { name: fileshare, listen: "127.0.0.1:${n.clusterPort}", routes: [${routes}] }`
+        : "";
+      await Deno.writeTextFile(
+        n.config,
+        `server_name: ${n.name}
+listen: "127.0.0.1:${n.port}"
+http: "127.0.0.1:${n.http}"
+max_payload: 1048576
+jetstream { store_dir: "${n.dir}", max_memory_store: 64MB, max_file_store: 4GB }
+${cluster}
+`,
+      );
+    }
+    const cluster = new NatsCluster(nodes, dir, bin);
+    try {
+      await Promise.all(nodes.map((_, i) => cluster.restart(i)));
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  /** `host:port` of every node. */
+  get servers(): string[] {
+    return this.#nodes.map((n) => `127.0.0.1:${n.port}`);
+  }
+
+  /** The `--store` value for the server CLI. */
+  get url(): string {
+    return `nats://${this.servers.join(",")}`;
+  }
+
+  /** Kills node `i` with SIGKILL (no clean shutdown). */
+  async kill(i: number): Promise<void> {
+    const child = this.#nodes[i].child;
+    if (child === null) return;
+    this.#nodes[i].child = null;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await child.status;
+  }
+
+  /** (Re)starts node `i` on its ports and data, and waits until it reports healthy. */
+  async restart(i: number): Promise<void> {
+    const n = this.#nodes[i];
+    if (n.child !== null) return;
+    n.child = new Deno.Command(this.#bin, {
+      args: ["-c", n.config, "-l", `${n.dir}.log`],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${n.http}/healthz`);
+        const ok = res.ok;
+        await res.body?.cancel();
+        if (ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        const log = await Deno.readTextFile(`${n.dir}.log`).catch(() => "");
+        throw new Error(`NATS node ${n.name} did not become healthy:\n${log.slice(-2000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Stops every node and removes the data. */
+  async stop(): Promise<void> {
+    await Promise.all(this.#nodes.map((_, i) => this.kill(i)));
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
+}
