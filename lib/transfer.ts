@@ -8,19 +8,72 @@ import { ConnectionError, FileshareError, ProtocolError } from "./protocol/error
 /** Body bytes per DATA frame: large chunks keep per-frame overhead negligible. */
 export const CHUNK_BYTES = MAX_DATA_BYTES;
 
-/** Where a sent body comes from (a `Deno.FsFile` is one). */
+/**
+ * Where a sent body comes from: a `Deno.FsFile` is one, `readableSource()` adapts a web
+ * stream, and anything with this `read` will do.
+ *
+ * @example A source over bytes in memory
+ * ```ts
+ * import type { ByteSource } from "fileshare";
+ *
+ * function bytesSource(bytes: Uint8Array): ByteSource {
+ *   let offset = 0;
+ *   return {
+ *     read(p) {
+ *       if (offset >= bytes.length) return Promise.resolve(null);
+ *       const n = Math.min(p.length, bytes.length - offset);
+ *       p.set(bytes.subarray(offset, offset + n));
+ *       offset += n;
+ *       return Promise.resolve(n);
+ *     },
+ *   };
+ * }
+ * ```
+ */
 export interface ByteSource {
   /** Reads up to `p.length` bytes; null at end. */
   read(p: Uint8Array): Promise<number | null>;
 }
 
-/** Where a received body goes (a `Deno.FsFile` is one). */
+/**
+ * Where a received body goes: a `Deno.FsFile` is one, `writableSink()` adapts a web stream.
+ * The buffer passed to `write` is reused afterwards: copy what you keep.
+ *
+ * @example A sink that only counts
+ * ```ts
+ * import type { ByteSink } from "fileshare";
+ *
+ * let received = 0;
+ * const counter: ByteSink = {
+ *   write(p) {
+ *     received += p.length;
+ *     return Promise.resolve(p.length);
+ *   },
+ * };
+ * await counter.write(new Uint8Array(4));
+ * console.log(received); // 4
+ * ```
+ */
 export interface ByteSink {
   /** Writes some of `p`, returning how many bytes were written. */
   write(p: Uint8Array): Promise<number>;
 }
 
-/** Options for both directions of a body transfer. */
+/**
+ * Options for both directions of a body transfer: progress and cancellation.
+ *
+ * @example Cancel a transfer on Ctrl-C
+ * ```ts
+ * import type { TransferOptions } from "fileshare";
+ *
+ * const controller = new AbortController();
+ * const options: TransferOptions = {
+ *   onProgress: (done) => console.log(`${done} bytes so far`),
+ *   signal: controller.signal,
+ * };
+ * // Deno.addSignalListener("SIGINT", () => controller.abort());
+ * ```
+ */
 export interface TransferOptions {
   /** Called after each chunk with the bytes done so far. */
   onProgress?: (done: number) => void;

@@ -38,11 +38,30 @@ import {
 } from "../auth/scram.ts";
 import { type ByteSource, receiveBody, sendBody, type TransferOptions } from "../transfer.ts";
 
-/** How to reach and log in to a server. */
+/**
+ * How to reach and log in to a server.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "fileshare";
+ *
+ * const options: ConnectOptions = {
+ *   hostname: "10.0.0.5",
+ *   port: 9000,
+ *   user: "alice",
+ *   password: "correct horse battery staple",
+ *   timeoutMs: 30_000,
+ * };
+ * ```
+ */
 export interface ConnectOptions {
+  /** Host name or IP address of the server. */
   hostname: string;
+  /** TCP port of the server (the server's default is 9000). */
   port: number;
+  /** User name to log in as. */
   user: string;
+  /** The user's password; it never crosses the wire (SCRAM-SHA-256). */
   password: string;
   /** Id of a load-test run, recorded in the server's log. */
   run?: string;
@@ -52,7 +71,19 @@ export interface ConnectOptions {
   clientName?: string;
 }
 
-/** What a finished transfer moved. */
+/**
+ * What a finished transfer moved.
+ *
+ * @example
+ * ```ts
+ * import type { TransferResult } from "fileshare";
+ *
+ * function describe(r: TransferResult): string {
+ *   const mbps = r.bytes / 1e6 / (r.ms / 1000);
+ *   return `${r.bytes} bytes at ${mbps.toFixed(1)} MB/s, sha256 ${r.sha256}`;
+ * }
+ * ```
+ */
 export interface TransferResult {
   /** Body bytes moved. */
   bytes: number;
@@ -62,7 +93,20 @@ export interface TransferResult {
   ms: number;
 }
 
-/** Options of uploads and downloads. */
+/**
+ * Options of uploads and downloads.
+ *
+ * @example Replace the remote file, show progress, give up after a minute
+ * ```ts
+ * import type { FileTransferOptions } from "fileshare";
+ *
+ * const options: FileTransferOptions = {
+ *   overwrite: true,
+ *   onProgress: (done) => console.log(`${done} bytes`),
+ *   signal: AbortSignal.timeout(60_000),
+ * };
+ * ```
+ */
 export interface FileTransferOptions extends TransferOptions {
   /** Replace an existing destination. */
   overwrite?: boolean;
@@ -103,15 +147,27 @@ function splitLocal(path: string): { dir: string; base: string } {
 }
 
 /**
- * A logged-in connection to a fileshare server. Calls are queued, one request at a time.
+ * A logged-in connection to a fileshare server. Calls are queued, one request at a time;
+ * open several clients to transfer in parallel. Failures are thrown as
+ * {@link FileshareError} (with the server's code), {@link AuthError} or
+ * {@link ConnectionError}.
  *
- * @example
+ * @example Upload a photo, list its folder, download it again
  * ```ts
- * await using client = await FileshareClient.connect({
- *   hostname: "127.0.0.1", port: 9000, user: "alice", password: "secret",
- * });
- * await client.uploadFile("photo.jpg", "photos/photo.jpg");
- * console.log(await client.list("photos"));
+ * import { FileshareClient } from "fileshare";
+ *
+ * async function roundTrip(password: string): Promise<void> {
+ *   await using client = await FileshareClient.connect({
+ *     hostname: "127.0.0.1",
+ *     port: 9000,
+ *     user: "alice",
+ *     password,
+ *   });
+ *   await client.mkdir("photos");
+ *   await client.uploadFile("photo.jpg", "photos/photo.jpg", { overwrite: true });
+ *   console.log(await client.list("photos"));
+ *   await client.downloadFile("photos/photo.jpg", "copy.jpg");
+ * }
  * ```
  */
 export class FileshareClient implements AsyncDisposable {
@@ -128,7 +184,25 @@ export class FileshareClient implements AsyncDisposable {
     this.#readOnly = readOnly;
   }
 
-  /** Connects, checks the protocol version and logs in with SCRAM-SHA-256. */
+  /**
+   * Connects, checks the protocol version and logs in with SCRAM-SHA-256; the server's
+   * signature is verified too. Throws {@link ConnectionError} when the server cannot be
+   * reached and {@link AuthError} for a wrong user name or password.
+   *
+   * @example
+   * ```ts
+   * import { AuthError, FileshareClient } from "fileshare";
+   *
+   * async function login(user: string, password: string): Promise<FileshareClient | null> {
+   *   try {
+   *     return await FileshareClient.connect({ hostname: "127.0.0.1", port: 9000, user, password });
+   *   } catch (err) {
+   *     if (err instanceof AuthError) return null;
+   *     throw err;
+   *   }
+   * }
+   * ```
+   */
   static async connect(options: ConnectOptions): Promise<FileshareClient> {
     let raw: Deno.TcpConn;
     try {
@@ -215,7 +289,20 @@ export class FileshareClient implements AsyncDisposable {
 
   /**
    * Uploads `size` bytes from `source` to `remote`. The server writes a temporary file and
-   * renames it into place only after the SHA-256 matched.
+   * renames it into place only after the SHA-256 matched. A `Deno.FsFile` is a source;
+   * {@link readableSource} makes one of a web stream.
+   *
+   * @example Upload bytes from memory
+   * ```ts
+   * import { type FileshareClient, readableSource } from "fileshare";
+   *
+   * async function save(client: FileshareClient, json: unknown): Promise<string> {
+   *   const bytes = new TextEncoder().encode(JSON.stringify(json));
+   *   const r = await client.upload(readableSource(ReadableStream.from([bytes])), bytes.length,
+   *     "state.json", { overwrite: true });
+   *   return r.sha256;
+   * }
+   * ```
    */
   upload(
     source: ByteSource,
@@ -258,7 +345,18 @@ export class FileshareClient implements AsyncDisposable {
     });
   }
 
-  /** Uploads a local file. */
+  /**
+   * Uploads a local file.
+   *
+   * @example
+   * ```ts
+   * import type { FileshareClient } from "fileshare";
+   *
+   * async function publish(client: FileshareClient): Promise<void> {
+   *   await client.uploadFile("report.pdf", "docs/report.pdf", { overwrite: true });
+   * }
+   * ```
+   */
   async uploadFile(
     local: string,
     remote: string,
@@ -271,8 +369,26 @@ export class FileshareClient implements AsyncDisposable {
   }
 
   /**
-   * Downloads `remote` into `sink`, verifying the SHA-256; returns the size too. When the
-   * signal fires the connection is closed (the server cleans up) and this throws CANCELLED.
+   * Downloads `remote` into the sink that `sink(size)` gives once the server announced the
+   * size, verifying the SHA-256. When the signal fires the connection is closed (the server
+   * cleans up) and this throws a {@link FileshareError} with code `CANCELLED`.
+   *
+   * @example Download into memory
+   * ```ts
+   * import type { FileshareClient } from "fileshare";
+   *
+   * async function fetchText(client: FileshareClient, remote: string): Promise<string> {
+   *   const chunks: Uint8Array<ArrayBuffer>[] = [];
+   *   await client.download(remote, () =>
+   *     Promise.resolve({
+   *       write: (p: Uint8Array) => {
+   *         chunks.push(p.slice());
+   *         return Promise.resolve(p.length);
+   *       },
+   *     }));
+   *   return new TextDecoder().decode(await new Blob(chunks).arrayBuffer());
+   * }
+   * ```
    */
   download(
     remote: string,
@@ -304,6 +420,16 @@ export class FileshareClient implements AsyncDisposable {
    * Downloads `remote` to the local path `local` through a temporary file in the same folder,
    * renamed into place only after the SHA-256 matched; never replaces a file unless
    * `overwrite`.
+   *
+   * @example
+   * ```ts
+   * import type { FileshareClient } from "fileshare";
+   *
+   * async function fetchReport(client: FileshareClient): Promise<void> {
+   *   const r = await client.downloadFile("docs/report.pdf", "report.pdf", { overwrite: true });
+   *   console.log(`${r.bytes} bytes, sha256 ${r.sha256}`);
+   * }
+   * ```
    */
   async downloadFile(
     remote: string,
@@ -369,7 +495,19 @@ export class FileshareClient implements AsyncDisposable {
     }
   }
 
-  /** Lists a remote folder (`""` for the root). */
+  /**
+   * Lists a remote folder (`""` for the root), sorted by name.
+   *
+   * @example
+   * ```ts
+   * import type { FileshareClient } from "fileshare";
+   *
+   * async function totalBytes(client: FileshareClient, folder: string): Promise<number> {
+   *   const entries = await client.list(folder);
+   *   return entries.filter((e) => e.type === "file").reduce((n, e) => n + e.size, 0);
+   * }
+   * ```
+   */
   list(path = ""): Promise<DirEntry[]> {
     return this.#serial(async () => {
       await this.#conn.send(dirRequest(path));
@@ -394,7 +532,21 @@ export class FileshareClient implements AsyncDisposable {
     await this.#serial(() => this.#simple(mkdirRequest(path)));
   }
 
-  /** Removes a remote folder; with `recursive`, with everything in it. */
+  /**
+   * Removes a remote folder; with `recursive`, with everything in it. {@link mkdir} creates
+   * one with its parents, {@link delete} removes a file.
+   *
+   * @example
+   * ```ts
+   * import type { FileshareClient } from "fileshare";
+   *
+   * async function scratch(client: FileshareClient): Promise<void> {
+   *   await client.mkdir("tmp/2026/november");
+   *   await client.delete("old.txt").catch(() => {});
+   *   await client.rmdir("tmp", true);
+   * }
+   * ```
+   */
   async rmdir(path: string, recursive = false): Promise<void> {
     await this.#serial(() => this.#simple(rmdirRequest(path, recursive))).catch((err) => {
       throw withAdvice("rmdir", err);

@@ -183,11 +183,21 @@ function summarise(plan: LoadPlan, m: Measured): LoadResult {
  *
  * @example
  * ```ts
- * const r = await runLoad({
- *   hostname: "127.0.0.1", port: 9000, user: "alice", password: "secret",
- *   clients: 8, files: 4, size: 16 * 1024 * 1024, op: "mixed",
- * });
- * console.log(r.mbps, r.latencyMs.p99, r.errors);
+ * import { runLoad } from "./run_load.ts";
+ *
+ * async function eightByFour(password: string): Promise<void> {
+ *   const r = await runLoad({
+ *     hostname: "127.0.0.1",
+ *     port: 9000,
+ *     user: "alice",
+ *     password,
+ *     clients: 8,
+ *     files: 4,
+ *     size: 16 * 1024 * 1024,
+ *     op: "mixed",
+ *   });
+ *   console.log(r.mbps, r.latencyMs.p99, r.errors);
+ * }
  * ```
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {

@@ -1,4 +1,13 @@
-/** Error codes shared by both ends of the wire (see docs/protocol.md). */
+/**
+ * Error codes shared by both ends of the wire (see docs/protocol.md).
+ *
+ * @example
+ * ```ts
+ * import { ERROR_CODES } from "fileshare";
+ *
+ * console.log(ERROR_CODES.includes("NOT_FOUND")); // true
+ * ```
+ */
 export const ERROR_CODES = [
   "BAD_REQUEST",
   "AUTH_REQUIRED",
@@ -16,7 +25,18 @@ export const ERROR_CODES = [
   "INTERNAL",
 ] as const;
 
-/** One of the protocol's error codes. */
+/**
+ * One of the protocol's error codes: what `FileshareError.code` holds.
+ *
+ * @example
+ * ```ts
+ * import type { ErrorCode } from "fileshare";
+ *
+ * function retryable(code: ErrorCode): boolean {
+ *   return code === "TIMEOUT" || code === "UNAVAILABLE";
+ * }
+ * ```
+ */
 export type ErrorCode = typeof ERROR_CODES[number];
 
 /** Whether `value` is a known error code. */

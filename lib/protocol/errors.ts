@@ -3,6 +3,22 @@ import type { ErrorCode } from "./codes.ts";
 /**
  * A failure that has a protocol error code: raised by the server's handlers (and sent to the
  * client as an error response) and by the client when the server answers with an error.
+ * Tell failures apart by class and `code`, never by the message's words.
+ *
+ * @example
+ * ```ts
+ * import { type FileshareClient, FileshareError } from "fileshare";
+ *
+ * async function uploadOnce(client: FileshareClient, local: string, remote: string) {
+ *   try {
+ *     await client.uploadFile(local, remote);
+ *     return "uploaded";
+ *   } catch (err) {
+ *     if (err instanceof FileshareError && err.code === "EXISTS") return "already there";
+ *     throw err;
+ *   }
+ * }
+ * ```
  */
 export class FileshareError extends Error {
   /** The protocol error code. */
@@ -16,7 +32,18 @@ export class FileshareError extends Error {
   }
 }
 
-/** The peer broke the protocol: bad frame, unexpected message, oversize header. */
+/**
+ * The peer broke the protocol: bad frame, unexpected message, oversize header. The connection
+ * is not usable afterwards.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolError } from "fileshare";
+ *
+ * const err = new ProtocolError("Unknown frame type 0x48");
+ * console.log(err.code); // "BAD_REQUEST"
+ * ```
+ */
 export class ProtocolError extends FileshareError {
   /** Creates a protocol violation error (code BAD_REQUEST unless given). */
   constructor(message: string, code: ErrorCode = "BAD_REQUEST", options?: ErrorOptions) {
@@ -25,7 +52,30 @@ export class ProtocolError extends FileshareError {
   }
 }
 
-/** Authentication failed or the server could not be verified. */
+/**
+ * Authentication failed (wrong user name or password) or the server could not prove that it
+ * knows the password. Code `AUTH_FAILED`.
+ *
+ * @example
+ * ```ts
+ * import { AuthError, FileshareClient } from "fileshare";
+ *
+ * async function canLogIn(password: string): Promise<boolean> {
+ *   try {
+ *     await using _client = await FileshareClient.connect({
+ *       hostname: "127.0.0.1",
+ *       port: 9000,
+ *       user: "alice",
+ *       password,
+ *     });
+ *     return true;
+ *   } catch (err) {
+ *     if (err instanceof AuthError) return false;
+ *     throw err;
+ *   }
+ * }
+ * ```
+ */
 export class AuthError extends FileshareError {
   /** Creates an authentication error. */
   constructor(message: string, options?: ErrorOptions) {
@@ -34,7 +84,17 @@ export class AuthError extends FileshareError {
   }
 }
 
-/** A remote path was refused (traversal, absolute, bad characters). */
+/**
+ * A remote path was refused (traversal, absolute, bad characters). Code `BAD_REQUEST`.
+ *
+ * @example
+ * ```ts
+ * import { PathError } from "fileshare";
+ *
+ * const err = new PathError('Cannot list "../etc": the path leaves the shared folder');
+ * console.log(err instanceof PathError, err.code); // true "BAD_REQUEST"
+ * ```
+ */
 export class PathError extends FileshareError {
   /** Creates a path error with code BAD_REQUEST. */
   constructor(message: string, options?: ErrorOptions) {
@@ -79,7 +139,29 @@ export class InternalError extends FileshareError {
   }
 }
 
-/** The connection closed or stalled. */
+/**
+ * The server could not be reached, or the connection closed or stalled. Not a
+ * {@link FileshareError}: the request may or may not have been carried out.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionError, FileshareClient } from "fileshare";
+ *
+ * async function reachable(hostname: string, port: number): Promise<boolean> {
+ *   try {
+ *     await using _client = await FileshareClient.connect({
+ *       hostname,
+ *       port,
+ *       user: "probe",
+ *       password: "-",
+ *     });
+ *     return true;
+ *   } catch (err) {
+ *     return !(err instanceof ConnectionError);
+ *   }
+ * }
+ * ```
+ */
 export class ConnectionError extends Error {
   /** TIMEOUT when the peer stalled past the timeout, CANCELLED when it went away. */
   readonly code: "TIMEOUT" | "CANCELLED";

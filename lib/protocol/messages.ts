@@ -101,10 +101,25 @@ export interface AbortTrailer {
 /** The end of a body: its SHA-256, or an abort with the reason. */
 export type BodyTrailer = EndTrailer | AbortTrailer;
 
-/** A folder entry as listed by DIR. */
+/**
+ * A folder entry as listed by DIR.
+ *
+ * @example
+ * ```ts
+ * import type { DirEntry } from "fileshare";
+ *
+ * function line(e: DirEntry): string {
+ *   return `${e.type === "dir" ? "d" : "-"} ${e.size} ${e.mtime} ${e.name}`;
+ * }
+ * console.log(line({ name: "a.txt", type: "file", size: 3, mtime: "2026-11-24T16:40:12.000Z" }));
+ * ```
+ */
 export interface DirEntry {
+  /** The entry's name within its folder (no slashes). */
   name: string;
+  /** A file or a folder. */
   type: "file" | "dir";
+  /** Size in bytes (0 for folders). */
   size: number;
   /** Modification time, ISO 8601 UTC. */
   mtime: string;

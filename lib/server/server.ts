@@ -43,11 +43,18 @@ export interface ServerParts {
  * The listener: accepts connections, runs a {@link Session} for each, refuses connections
  * over the limit, and shuts down gracefully.
  *
- * @example
+ * @example Serve until SIGTERM, then let running transfers finish
  * ```ts
- * const server = FileshareServer.listen(options, { store, users, log });
- * console.log(`listening on ${server.addr.hostname}:${server.addr.port}`);
- * await server.shutdown("SIGTERM");
+ * import { FileshareServer, type ServerOptions, type ServerParts } from "./server.ts";
+ *
+ * async function serveUntilSigterm(options: ServerOptions, parts: ServerParts): Promise<void> {
+ *   const server = FileshareServer.listen(options, parts);
+ *   console.log(`listening on ${server.addr.hostname}:${server.addr.port}`);
+ *   const stop = Promise.withResolvers<void>();
+ *   Deno.addSignalListener("SIGTERM", () => stop.resolve());
+ *   await stop.promise;
+ *   await server.shutdown();
+ * }
  * ```
  */
 export class FileshareServer {
