@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
+/**
+ * The client library's connection: {@link FileshareClient}.
+ * @module
+ */
 import { FrameConn } from "../protocol/conn.ts";
-import { AuthError, ConnectionError, FileshareError } from "../protocol/errors.ts";
-import { withAdvice } from "./advice.ts";
+import { ConnectionError, FileshareError } from "../protocol/errors.ts";
 import {
-  authFinalRequest,
-  authStartRequest,
   benchMarkRequest,
   deleteRequest,
   type DirEntry,
@@ -18,8 +18,6 @@ import {
   uploadRequest,
 } from "../protocol/messages.ts";
 import {
-  parseAuthContinueResponse,
-  parseAuthOkResponse,
   parseDirResponse,
   parseDownloadResponse,
   parseHelloResponse,
@@ -28,123 +26,16 @@ import {
   parseUploadResponse,
 } from "../protocol/responses.ts";
 import {
-  b64,
-  clientFinal,
-  clientFirst,
-  parseServerFirst,
-  saltedPassword,
-  ScramError,
-  verifyServerFinal,
-} from "../auth/scram.ts";
-import { type ByteSource, receiveBody, sendBody, type TransferOptions } from "../transfer.ts";
-
-/**
- * How to reach and log in to a server.
- *
- * @example
- * ```ts
- * import type { ConnectOptions } from "fileshare";
- *
- * const options: ConnectOptions = {
- *   hostname: "10.0.0.5",
- *   port: 9000,
- *   user: "alice",
- *   password: "correct horse battery staple",
- *   timeoutMs: 30_000,
- * };
- * ```
- */
-export interface ConnectOptions {
-  /** Host name or IP address of the server. */
-  hostname: string;
-  /** TCP port of the server (the server's default is 9000). */
-  port: number;
-  /** User name to log in as. */
-  user: string;
-  /** The user's password; it never crosses the wire (SCRAM-SHA-256). */
-  password: string;
-  /** Id of a load-test run, recorded in the server's log. */
-  run?: string;
-  /** Give up on a read or write that waits this long (ms); default 300 s, 0 never. */
-  timeoutMs?: number;
-  /** Name and version sent in the handshake (default `fileshare-client`). */
-  clientName?: string;
-}
-
-/**
- * What a finished transfer moved.
- *
- * @example
- * ```ts
- * import type { TransferResult } from "fileshare";
- *
- * function describe(r: TransferResult): string {
- *   const mbps = r.bytes / 1e6 / (r.ms / 1000);
- *   return `${r.bytes} bytes at ${mbps.toFixed(1)} MB/s, sha256 ${r.sha256}`;
- * }
- * ```
- */
-export interface TransferResult {
-  /** Body bytes moved. */
-  bytes: number;
-  /** Hex SHA-256 both ends agreed on. */
-  sha256: string;
-  /** Wall time of the transfer in ms, as the client measured it. */
-  ms: number;
-}
-
-/**
- * Options of uploads and downloads.
- *
- * @example Replace the remote file, show progress, give up after a minute
- * ```ts
- * import type { FileTransferOptions } from "fileshare";
- *
- * const options: FileTransferOptions = {
- *   overwrite: true,
- *   onProgress: (done) => console.log(`${done} bytes`),
- *   signal: AbortSignal.timeout(60_000),
- * };
- * ```
- */
-export interface FileTransferOptions extends TransferOptions {
-  /** Replace an existing destination. */
-  overwrite?: boolean;
-  /**
-   * Downloads: fsync the local file before renaming it into place. Default false, as with
-   * rsync and scp: the bytes are verified, and the OS writes them back in its own time.
-   */
-  fsync?: boolean;
-  /** Downloads: called with the size once the server has announced it. */
-  onSize?: (size: number) => void;
-}
-
-// SaltedPassword is the expensive PBKDF2 step; a client computes it once per password, salt and
-// iteration count and reuses it for later connections (load tests open many).
-const saltedCache = new Map<string, Uint8Array>();
-
-function cacheKey(password: string, salt: Uint8Array, iterations: number): string {
-  const h = createHash("sha256").update(password).digest("hex");
-  return `${h}:${b64(salt)}:${iterations}`;
-}
-
-function randomSuffix(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(6)),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
-}
-
-function splitLocal(path: string): { dir: string; base: string } {
-  const i = Math.max(
-    path.lastIndexOf("/"),
-    Deno.build.os === "windows" ? path.lastIndexOf("\\") : -1,
-  );
-  return i < 0
-    ? { dir: ".", base: path }
-    : { dir: path.slice(0, i) || "/", base: path.slice(i + 1) };
-}
+  type ByteSink,
+  type ByteSource,
+  receiveBody,
+  sendBody,
+  type TransferOptions,
+} from "../transfer.ts";
+import { withAdvice } from "./advice.ts";
+import { downloadToFile } from "./download_file.ts";
+import type { ConnectOptions, FileTransferOptions, TransferResult } from "./options.ts";
+import { scramLogin } from "./scram_login.ts";
 
 /**
  * A logged-in connection to a fileshare server. Calls are queued, one request at a time;
@@ -218,7 +109,7 @@ export class FileshareClient implements AsyncDisposable {
       const client = options.clientName ?? "fileshare-client";
       await conn.send(helloRequest(client, options.run || undefined));
       parseHelloResponse(await conn.expectMessage());
-      const readOnly = await FileshareClient.#login(conn, options.user, options.password);
+      const readOnly = await scramLogin(conn, options.user, options.password);
       return new FileshareClient(
         conn,
         options.user,
@@ -227,31 +118,6 @@ export class FileshareClient implements AsyncDisposable {
       );
     } catch (err) {
       conn.close();
-      throw err;
-    }
-  }
-
-  static async #login(conn: FrameConn, user: string, password: string): Promise<boolean> {
-    const first = clientFirst(user);
-    await conn.send(authStartRequest(first.message));
-    const reply = parseAuthContinueResponse(await conn.expectMessage());
-    try {
-      const server = parseServerFirst(reply.message, first.nonce);
-      const key = cacheKey(password, server.salt, server.iterations);
-      let salted = saltedCache.get(key);
-      if (!salted) {
-        salted = await saltedPassword(password, server.salt, server.iterations);
-        saltedCache.set(key, salted);
-      }
-      const final = clientFinal(first, server, salted);
-      await conn.send(authFinalRequest(final.message));
-      const done = parseAuthOkResponse(await conn.expectMessage());
-      verifyServerFinal(done.message, final);
-      return done.readOnly;
-    } catch (err) {
-      if (err instanceof ScramError) {
-        throw new AuthError(`Login failed: ${err.message}`, { cause: err });
-      }
       throw err;
     }
   }
@@ -392,7 +258,7 @@ export class FileshareClient implements AsyncDisposable {
    */
   download(
     remote: string,
-    sink: (size: number) => Promise<import("../transfer.ts").ByteSink>,
+    sink: (size: number) => Promise<ByteSink>,
     options: TransferOptions = {},
   ): Promise<TransferResult> {
     return this.#serial(async () => {
@@ -431,68 +297,12 @@ export class FileshareClient implements AsyncDisposable {
    * }
    * ```
    */
-  async downloadFile(
+  downloadFile(
     remote: string,
     local: string,
     options: FileTransferOptions = {},
   ): Promise<TransferResult> {
-    const what = `Cannot download "${remote}"`;
-    if (!options.overwrite) {
-      const exists = await Deno.lstat(local).then(() => true, () => false);
-      if (exists) {
-        throw new FileshareError(
-          "EXISTS",
-          `${what}: local file "${local}" exists (use --overwrite)`,
-        );
-      }
-    }
-    const { dir, base } = splitLocal(local);
-    // At most 40 characters (160 bytes) of the name, so the temporary name fits NAME_MAX (255).
-    const short = Array.from(base).slice(0, 40).join("");
-    const temp = `${dir}/.${short}.fileshare-part-${randomSuffix()}`;
-    // The temporary file is created before the request, so a local problem (missing folder,
-    // no permission) is reported without leaving a body half-read on the connection.
-    let file: Deno.FsFile | null = await Deno.open(temp, {
-      write: true,
-      createNew: true,
-      mode: 0o644,
-    }).catch((err) => {
-      throw new FileshareError("BAD_REQUEST", `${what}: cannot write "${local}": ${err.message}`);
-    });
-    try {
-      const sink = file;
-      const result = await this.download(remote, (size) => {
-        options.onSize?.(size);
-        return Promise.resolve(sink);
-      }, options);
-      if (options.fsync) await sink.sync();
-      sink.close();
-      file = null;
-      if (options.overwrite) {
-        await Deno.rename(temp, local);
-      } else {
-        try {
-          await Deno.link(temp, local);
-        } catch (err) {
-          if (err instanceof Deno.errors.AlreadyExists) {
-            throw new FileshareError(
-              "EXISTS",
-              `${what}: local file "${local}" exists (use --overwrite)`,
-            );
-          }
-          throw err;
-        }
-        await Deno.remove(temp);
-      }
-      return result;
-    } finally {
-      try {
-        file?.close();
-      } catch {
-        // already closed
-      }
-      await Deno.remove(temp).catch(() => {});
-    }
+    return downloadToFile((sink) => this.download(remote, sink, options), remote, local, options);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { TransferResult } from "../client/client.ts";
+import type { TransferResult } from "../client/options.ts";
 import { formatBytes, formatRate, formatSeconds } from "../cli/format.ts";
 
 /** `uploaded a.bin (1.0 GiB) in 2.1 s, 511 MB/s, sha256 verified` */

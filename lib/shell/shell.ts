@@ -3,7 +3,7 @@
  * @module
  */
 import { FileshareClient } from "../client/client.ts";
-import type { ConnectOptions } from "../client/client.ts";
+import type { ConnectOptions } from "../client/options.ts";
 import { FileshareError } from "../protocol/errors.ts";
 import { errorLine, UsageError } from "../cli/errors.ts";
 import { palette } from "../cli/color.ts";

@@ -1,0 +1,102 @@
+/**
+ * A download to a local path that appears whole or not at all: the body goes to a hidden
+ * temporary file next to the target, which takes the target's name only after the SHA-256
+ * matched.
+ * @module
+ */
+import { FileshareError } from "../protocol/errors.ts";
+import type { ByteSink } from "../transfer.ts";
+import type { FileTransferOptions, TransferResult } from "./options.ts";
+
+/** Runs one download into the sink it is given (`FileshareClient.download` for a path). */
+export type DownloadInto = (
+  sink: (size: number) => Promise<ByteSink>,
+) => Promise<TransferResult>;
+
+function randomSuffix(): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(6)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+function splitLocal(path: string): { dir: string; base: string } {
+  const i = Math.max(
+    path.lastIndexOf("/"),
+    Deno.build.os === "windows" ? path.lastIndexOf("\\") : -1,
+  );
+  return i < 0
+    ? { dir: ".", base: path }
+    : { dir: path.slice(0, i) || "/", base: path.slice(i + 1) };
+}
+
+/**
+ * Downloads through `download` to the local path `local`, via a temporary file in the same
+ * folder renamed (or, without `overwrite`, hard-linked) into place after the transfer was
+ * verified; never replaces a file unless `overwrite`, and leaves no temporary file behind.
+ */
+export async function downloadToFile(
+  download: DownloadInto,
+  remote: string,
+  local: string,
+  options: FileTransferOptions,
+): Promise<TransferResult> {
+  const what = `Cannot download "${remote}"`;
+  if (!options.overwrite) {
+    const exists = await Deno.lstat(local).then(() => true, () => false);
+    if (exists) {
+      throw new FileshareError(
+        "EXISTS",
+        `${what}: local file "${local}" exists (use --overwrite)`,
+      );
+    }
+  }
+  const { dir, base } = splitLocal(local);
+  // At most 40 characters (160 bytes) of the name, so the temporary name fits NAME_MAX (255).
+  const short = Array.from(base).slice(0, 40).join("");
+  const temp = `${dir}/.${short}.fileshare-part-${randomSuffix()}`;
+  // The temporary file is created before the request, so a local problem (missing folder,
+  // no permission) is reported without leaving a body half-read on the connection.
+  let file: Deno.FsFile | null = await Deno.open(temp, {
+    write: true,
+    createNew: true,
+    mode: 0o644,
+  }).catch((err) => {
+    throw new FileshareError("BAD_REQUEST", `${what}: cannot write "${local}": ${err.message}`);
+  });
+  try {
+    const sink = file;
+    const result = await download((size) => {
+      options.onSize?.(size);
+      return Promise.resolve(sink);
+    });
+    if (options.fsync) await sink.sync();
+    sink.close();
+    file = null;
+    if (options.overwrite) {
+      await Deno.rename(temp, local);
+    } else {
+      try {
+        await Deno.link(temp, local);
+      } catch (err) {
+        if (err instanceof Deno.errors.AlreadyExists) {
+          throw new FileshareError(
+            "EXISTS",
+            `${what}: local file "${local}" exists (use --overwrite)`,
+          );
+        }
+        throw err;
+      }
+      await Deno.remove(temp);
+    }
+    return result;
+  } finally {
+    try {
+      file?.close();
+    } catch {
+      // already closed
+    }
+    await Deno.remove(temp).catch(() => {});
+  }
+}

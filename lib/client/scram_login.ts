@@ -1,0 +1,62 @@
+/**
+ * The client's half of the SCRAM-SHA-256 login, over a connection that has finished the
+ * version handshake.
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { FrameConn } from "../protocol/conn.ts";
+import { AuthError } from "../protocol/errors.ts";
+import { authFinalRequest, authStartRequest } from "../protocol/messages.ts";
+import { parseAuthContinueResponse, parseAuthOkResponse } from "../protocol/responses.ts";
+import {
+  b64,
+  clientFinal,
+  clientFirst,
+  parseServerFirst,
+  saltedPassword,
+  ScramError,
+  verifyServerFinal,
+} from "../auth/scram.ts";
+
+// SaltedPassword is the expensive PBKDF2 step; a client computes it once per password, salt and
+// iteration count and reuses it for later connections (load tests open many).
+const saltedCache = new Map<string, Uint8Array>();
+
+function cacheKey(password: string, salt: Uint8Array, iterations: number): string {
+  const h = createHash("sha256").update(password).digest("hex");
+  return `${h}:${b64(salt)}:${iterations}`;
+}
+
+/**
+ * Logs in as `user` with SCRAM-SHA-256 and checks the server's signature; returns whether the
+ * account is read-only. A wrong password, an unknown user or a server that cannot prove it
+ * knows the password throws {@link AuthError}.
+ */
+export async function scramLogin(
+  conn: FrameConn,
+  user: string,
+  password: string,
+): Promise<boolean> {
+  const first = clientFirst(user);
+  await conn.send(authStartRequest(first.message));
+  const reply = parseAuthContinueResponse(await conn.expectMessage());
+  try {
+    const server = parseServerFirst(reply.message, first.nonce);
+    const key = cacheKey(password, server.salt, server.iterations);
+    let salted = saltedCache.get(key);
+    if (!salted) {
+      salted = await saltedPassword(password, server.salt, server.iterations);
+      saltedCache.set(key, salted);
+    }
+    const final = clientFinal(first, server, salted);
+    await conn.send(authFinalRequest(final.message));
+    const done = parseAuthOkResponse(await conn.expectMessage());
+    verifyServerFinal(done.message, final);
+    return done.readOnly;
+  } catch (err) {
+    if (err instanceof ScramError) {
+      throw new AuthError(`Login failed: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}
