@@ -2,9 +2,13 @@ import { formatBytes, formatRate } from "./format.ts";
 
 /** What a progress line shows. */
 export interface ProgressState {
+  /** What is moving: the remote path. */
   label: string;
+  /** Bytes done. */
   done: number;
+  /** Bytes in all. */
   total: number;
+  /** Time since the transfer started. */
   elapsedMs: number;
   /** Terminal columns available. */
   columns: number;
@@ -48,7 +52,9 @@ export function renderProgress(state: ProgressState): string {
 
 /** Where progress goes: a terminal stream with a width. */
 export interface ProgressOutput {
+  /** Writes text as is (carriage returns and escapes included). */
   write(text: string): void;
+  /** The terminal's width now. */
   columns(): number;
 }
 

@@ -48,6 +48,7 @@ interface CommandBase {
 
 /** A command that runs against the server; both front ends run the same {@link run}. */
 export interface RemoteCommand extends CommandBase {
+  /** Runs against the server through {@link RemoteCommand.run}. */
   kind: "remote";
   /** Runs the command; local and remote paths go through the context's resolvers. */
   run(ctx: CommandContext, call: CommandCall): Promise<CommandOutput>;
@@ -55,6 +56,7 @@ export interface RemoteCommand extends CommandBase {
 
 /** A command the shell runs on its own state (`cd`, `lpwd`, `help`, `quit`). */
 export interface ShellCommand extends CommandBase {
+  /** Runs on the shell's own state. */
   kind: "shell";
 }
 
@@ -87,7 +89,9 @@ export interface CommandContext {
 
 /** What a command prints: a line of text, and the value for `--json`. */
 export interface CommandOutput {
+  /** The line printed without `--json`. */
   text: string;
+  /** The value printed with `--json`. */
   json: unknown;
 }
 

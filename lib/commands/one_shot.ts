@@ -18,9 +18,13 @@ import { COMMANDS, findCommand } from "./table.ts";
 export interface OneShotOptions {
   /** `HOST:PORT` of the server. */
   server: string;
+  /** `--user` (else FILESHARE_USER, else a prompt). */
   user?: string;
+  /** `--password-stdin`: the password is the first line of stdin. */
   "password-stdin": boolean;
+  /** `--json`: print the command's JSON value instead of its line. */
   json: boolean;
+  /** `--quiet`: no progress bar. */
   quiet: boolean;
   /** The command flags given anywhere on the line (`--overwrite`, `-r`...), by long name. */
   flags: Record<string, boolean | undefined>;

@@ -2,11 +2,17 @@ import { percentile } from "../percentile.ts";
 
 /** Latency summary in milliseconds. */
 export interface Latency {
+  /** Median. */
   p50: number | null;
+  /** 95th percentile. */
   p95: number | null;
+  /** 99th percentile. */
   p99: number | null;
+  /** Arithmetic mean. */
   mean: number | null;
+  /** Fastest. */
   min: number | null;
+  /** Slowest. */
   max: number | null;
 }
 

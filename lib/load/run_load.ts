@@ -11,9 +11,13 @@ export type LoadOp = "upload" | "download" | "mixed";
 
 /** What to run. */
 export interface LoadOptions {
+  /** Server host name or address. */
   hostname: string;
+  /** Server port. */
   port: number;
+  /** User to log in as, on every connection. */
   user: string;
+  /** That user's password. */
   password: string;
   /** Concurrent connections. */
   clients: number;
@@ -21,6 +25,7 @@ export interface LoadOptions {
   files: number;
   /** Bytes per file. */
   size: number;
+  /** Which way the files go. */
   op: LoadOp;
   /** Run id for the server's log (default: random). */
   run?: string;
@@ -30,13 +35,19 @@ export interface LoadOptions {
 
 /** What a run measured. */
 export interface LoadResult {
+  /** The run id, as recorded in the server's log. */
   run: string;
+  /** The operation that was run. */
   op: LoadOp;
+  /** Concurrent connections. */
   clients: number;
+  /** Files per client. */
   files: number;
+  /** Bytes per file. */
   size: number;
   /** Timed operations attempted (clients x files). */
   ops: number;
+  /** Timed operations that failed. */
   errors: number;
   /** Body bytes of the successful operations. */
   bytes: number;

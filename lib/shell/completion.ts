@@ -9,13 +9,17 @@ import { quoteWord, splitWords } from "./words.ts";
 
 /** A name in a folder, and whether it is a folder. */
 export interface Name {
+  /** The name within its folder. */
   name: string;
+  /** Whether it is a folder. */
   dir: boolean;
 }
 
 /** Where completion finds names: a folder as typed so far (`""` is the current one). */
 export interface NameSources {
+  /** Names in a local folder, relative to the shell's local folder. */
   local(dir: string): Promise<Name[]>;
+  /** Names in a remote folder, relative to the shell's remote folder. */
   remote(dir: string): Promise<Name[]>;
 }
 

@@ -10,9 +10,11 @@ import { CLIENT_NAME } from "../cli/version.ts";
 export interface LoginDefaults {
   /** Server address to offer (or to use without asking when `serverGiven`). */
   server: string;
+  /** Whether `--server` named it: then it is not asked for, unless it could not be reached. */
   serverGiven: boolean;
   /** User name to offer (or to use without asking on the first attempt when `userGiven`). */
   user?: string;
+  /** Whether `--user` named it: then it is not asked for on the first attempt. */
   userGiven?: boolean;
   /** From FILESHARE_PASSWORD: used for the first attempt without a prompt. */
   password?: string;

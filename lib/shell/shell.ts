@@ -31,6 +31,7 @@ export type ShellLogin = Pick<
 
 /** Options of a {@link Shell}. */
 export interface ShellOptions {
+  /** Address and credentials, kept for reconnecting. */
   login: ShellLogin;
   /** An already connected client for that login (else the shell connects). */
   client?: FileshareClient;

@@ -16,9 +16,13 @@ export interface StartShellOptions {
   server: string;
   /** Whether --server named it (then the interactive login does not ask). */
   serverGiven: boolean;
+  /** `--user` (else FILESHARE_USER, else asked). */
   user?: string;
+  /** `--password-stdin`: the first line of stdin is the password, the rest the script. */
   "password-stdin": boolean;
+  /** `--quiet`: no progress bars. */
   quiet: boolean;
+  /** `--keep-going`: a script runs every line even after a failure. */
   "keep-going": boolean;
   /** `get` flushes each file to disk before it takes its name, as `get --fsync` does. */
   fsync?: boolean;
