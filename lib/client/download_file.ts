@@ -31,6 +31,18 @@ function splitLocal(path: string): { dir: string; base: string } {
     : { dir: path.slice(0, i) || "/", base: path.slice(i + 1) };
 }
 
+/** The hidden temporary name next to `local`: at most 40 characters of its name (160 bytes),
+ * so that the temporary name fits NAME_MAX (255). */
+function tempNameFor(local: string): string {
+  const { dir, base } = splitLocal(local);
+  const short = Array.from(base).slice(0, 40).join("");
+  return `${dir}/.${short}.fileshare-part-${randomSuffix()}`;
+}
+
+function localExists(what: string, local: string): FileshareError {
+  return new FileshareError("EXISTS", `${what}: local file "${local}" exists (use --overwrite)`);
+}
+
 /**
  * Downloads through `download` to the local path `local`, via a temporary file in the same
  * folder renamed (or, without `overwrite`, hard-linked) into place after the transfer was
@@ -43,19 +55,10 @@ export async function downloadToFile(
   options: FileTransferOptions,
 ): Promise<TransferResult> {
   const what = `Cannot download "${remote}"`;
-  if (!options.overwrite) {
-    const exists = await Deno.lstat(local).then(() => true, () => false);
-    if (exists) {
-      throw new FileshareError(
-        "EXISTS",
-        `${what}: local file "${local}" exists (use --overwrite)`,
-      );
-    }
+  if (!options.overwrite && await Deno.lstat(local).then(() => true, () => false)) {
+    throw localExists(what, local);
   }
-  const { dir, base } = splitLocal(local);
-  // At most 40 characters (160 bytes) of the name, so the temporary name fits NAME_MAX (255).
-  const short = Array.from(base).slice(0, 40).join("");
-  const temp = `${dir}/.${short}.fileshare-part-${randomSuffix()}`;
+  const temp = tempNameFor(local);
   // The temporary file is created before the request, so a local problem (missing folder,
   // no permission) is reported without leaving a body half-read on the connection.
   let file: Deno.FsFile | null = await Deno.open(temp, {
@@ -80,13 +83,7 @@ export async function downloadToFile(
       try {
         await Deno.link(temp, local);
       } catch (err) {
-        if (err instanceof Deno.errors.AlreadyExists) {
-          throw new FileshareError(
-            "EXISTS",
-            `${what}: local file "${local}" exists (use --overwrite)`,
-          );
-        }
-        throw err;
+        throw err instanceof Deno.errors.AlreadyExists ? localExists(what, local) : err;
       }
       await Deno.remove(temp);
     }
