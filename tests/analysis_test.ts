@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { analyze, parseTime } from "../lib/report/analyze.ts";
 import { type BadLine, readEvents, toEvent } from "../lib/report/read_log.ts";
-import { rateHistogram, summarize } from "../lib/report/stats.ts";
+import { rateHistogram } from "../lib/report/rate_histogram.ts";
+import { summarize } from "../lib/report/summary.ts";
 import { percentile } from "../lib/percentile.ts";
 import { renderHtml } from "../lib/report/render_html.ts";
 import { renderJson } from "../lib/report/render_json.ts";

@@ -1,5 +1,5 @@
 /** Number formatting shared by the report renderers. */
-import type { Stat } from "./stats.ts";
+import type { Stat } from "./report.ts";
 
 /** `1,234,567` */
 export function int(n: number): string {

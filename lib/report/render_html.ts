@@ -1,4 +1,4 @@
-import type { Report, Stat, TransferStats } from "./stats.ts";
+import type { Report, Stat, TransferStats } from "./report.ts";
 import { bucketName, bytes, duration, inSeconds, int, num, time } from "./format.ts";
 import { barChart, esc, lineChart, scatterLogX, shortNumber } from "./svg.ts";
 

@@ -1,4 +1,4 @@
-import type { Report, Stat, TransferStats } from "./stats.ts";
+import type { Report, Stat, TransferStats } from "./report.ts";
 import { bucketName, bytes, duration, inSeconds, int, num, time } from "./format.ts";
 
 const WIDTH = 80;
@@ -61,6 +61,8 @@ function mergeBuckets(tp: Report["throughput"], max: number): Report["throughput
       downloads: sum((b) => b.downloads),
       // The last group may be short: its rate is over the time it covers.
       mbps: (upBytes + downBytes) / 1e6 / (tp.bucketSeconds * group.length),
+      failed: sum((b) => b.failed),
+      cancelled: sum((b) => b.cancelled),
     });
   }
   return { bucketSeconds: seconds, buckets };
