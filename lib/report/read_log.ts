@@ -65,6 +65,7 @@ class LineParser {
 }
 
 /** The first control character or backslash from `lastIndex` on (test() allocates nothing). */
+// deno-lint-ignore no-control-regex
 const SPECIAL = /[\u0000-\u001f\\]/g;
 const NEWLINE = 0x0a;
 const BOM = [0xef, 0xbb, 0xbf];
