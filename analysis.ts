@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { analyze, parseTime } from "./lib/report/analyze.ts";
 import { renderText } from "./lib/report/render_text.ts";
 import { renderJson } from "./lib/report/render_json.ts";
-import { renderHtml } from "./lib/report/render_html.ts";
+import { renderHtml } from "./lib/report/html/render_html.ts";
 import { writeReport } from "./lib/report/write_report.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";

@@ -1,5 +1,6 @@
 /** Number formatting shared by the report renderers. */
 import type { Stat } from "./report.ts";
+import { formatBytesPerSecond } from "../units.ts";
 
 /** `1,234,567` */
 export function int(n: number): string {
@@ -9,10 +10,32 @@ export function int(n: number): string {
 /** Bytes in binary units (the client's formatting, so both tools print sizes alike). */
 export { formatBytes as bytes } from "../units.ts";
 
+/**
+ * A rate given in MB/s for a column headed "MB/s": the number from 1 MB/s up, and below that
+ * the rate with its unit in kB/s, as the client prints it (`850 kB/s`, never `0.00`).
+ */
+export function rate(mbps: number | null): string {
+  if (mbps === null || !Number.isFinite(mbps)) return "n/a";
+  return mbps >= 1 ? num(mbps) : formatBytesPerSecond(mbps * 1e6);
+}
+
+/** A rate given in MB/s with its unit: `30.8 MB/s`, `850 kB/s`. */
+export function rateWithUnit(mbps: number | null): string {
+  if (mbps === null || !Number.isFinite(mbps)) return "n/a";
+  return formatBytesPerSecond(mbps * 1e6);
+}
+
+/** `1 address`, `2 addresses`: a count with its noun, singular for one. */
+export function counted(n: number, one: string, many = `${one}s`): string {
+  return `${int(n)} ${n === 1 ? one : many}`;
+}
+
 /** A number with a sensible count of digits, or "n/a" for null. */
 export function num(n: number | null, digits = 1): string {
   if (n === null || !Number.isFinite(n)) return "n/a";
   if (Math.abs(n) >= 1000) return int(n);
+  // Two significant digits below 0.01, so a small value never shows as 0.00.
+  if (n !== 0 && Math.abs(n) < 0.01) return `${+n.toPrecision(2)}`;
   if (Math.abs(n) >= 100) return n.toFixed(0);
   return n.toFixed(n !== 0 && Math.abs(n) < 1 ? Math.max(digits, 2) : digits);
 }
