@@ -219,11 +219,11 @@ function transferMs(log: SampleLog, s: Session, kind: "upload" | "download", byt
   return micros(0.4 + log.random() * 2.5 + (bytes / rate) * 1000);
 }
 
-/** An upload as handleUpload logs it: size, bytes, overwrite, path, then the outcome. */
+/** An upload as handleUpload logs it: path, size, bytes, overwrite, then the outcome. */
 function uploadEvent(log: SampleLog, s: Session, path: string, size: number): Fields {
   const random = log.random;
   const overwrite = random() < 0.2;
-  const o: Fields = { ...head(s, "upload", true), size, bytes: 0, overwrite, path };
+  const o: Fields = { ...head(s, "upload", true), path, size, bytes: 0, overwrite };
   if (s.readOnly) {
     return failed(o, "DENIED", `Cannot upload "${path}": your account is read-only`, 0.3);
   }
@@ -262,8 +262,8 @@ function downloadEvent(log: SampleLog, s: Session, path: string, size: number): 
 function benchUpload(log: SampleLog, s: Session): Fields {
   const i = BENCH_FILES - s.opsLeft;
   const path = `bench-${s.run}/c${s.conn % BENCH_CLIENTS}-f${i}`;
-  const o: Fields = { ...head(s, "upload", true), size: BENCH_SIZE, bytes: BENCH_SIZE };
-  Object.assign(o, { overwrite: false, path, sha256: log.sha256() });
+  const o: Fields = { ...head(s, "upload", true), path, size: BENCH_SIZE, bytes: BENCH_SIZE };
+  Object.assign(o, { overwrite: false, sha256: log.sha256() });
   o.ms = micros(transferMs(log, s, "upload", BENCH_SIZE) * (2 + log.random()));
   return o;
 }
