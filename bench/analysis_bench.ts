@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type SampleLogOptions, writeSampleLog } from "./gen_log.ts";
+import { parseMix, type SampleLogOptions, writeSampleLog } from "./gen_log.ts";
 import { peakRssMiB } from "./_proc.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -111,9 +111,6 @@ if (import.meta.main) {
   if (format !== "json" && format !== "text" && format !== "html") {
     throw new TypeError(`Invalid --format "${format}": use json, text or html`);
   }
-  if (values.mix !== "mixed" && values.mix !== "transfers") {
-    throw new TypeError(`Invalid --mix "${values.mix}": use mixed or transfers`);
-  }
-  const r = await benchAnalysis(Number(values.lines), { format, mix: values.mix });
+  const r = await benchAnalysis(Number(values.lines), { format, mix: parseMix(values.mix) });
   console.log(JSON.stringify(r));
 }

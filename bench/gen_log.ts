@@ -59,6 +59,14 @@ export interface SampleLogOptions {
   mix?: "mixed" | "transfers";
 }
 
+/** The `--mix` flag's value as a {@link SampleLogOptions} mix. */
+export function parseMix(text: string): "mixed" | "transfers" {
+  if (text !== "mixed" && text !== "transfers") {
+    throw new TypeError(`Invalid --mix "${text}": use mixed or transfers`);
+  }
+  return text;
+}
+
 interface Session {
   conn: number;
   remote: string;
@@ -434,13 +442,10 @@ if (import.meta.main) {
       mix: { type: "string", default: "mixed" },
     },
   });
-  if (values.mix !== "mixed" && values.mix !== "transfers") {
-    throw new TypeError(`Invalid --mix "${values.mix}": use mixed or transfers`);
-  }
   const n = await writeSampleLog(values.out, {
     lines: Number(values.lines),
     spanMs: Number(values.span) * 1000,
-    mix: values.mix,
+    mix: parseMix(values.mix),
   });
   console.log(`wrote ${n} lines to ${values.out}`);
 }

@@ -61,26 +61,19 @@ const MAIN_LOG = [
     ms: 50,
   }),
   line({ ts: T("10:01:30.000"), event: "connect", ok: true, conn: 2, remote: "10.0.0.2:6000" }),
-  line({
-    ts: T("10:01:31.000"),
-    event: "auth_fail",
-    ok: false,
-    conn: 2,
-    remote: "10.0.0.2:6000",
-    user: "mallory",
-    code: "AUTH_FAILED",
-    message: "Authentication failed",
-  }),
-  line({
-    ts: T("10:01:32.000"),
-    event: "auth_fail",
-    ok: false,
-    conn: 2,
-    remote: "10.0.0.2:6000",
-    user: "mallory",
-    code: "AUTH_FAILED",
-    message: "Authentication failed",
-  }),
+  // Two failed logins from one address, a second apart.
+  ...["10:01:31.000", "10:01:32.000"].map((hms) =>
+    line({
+      ts: T(hms),
+      event: "auth_fail",
+      ok: false,
+      conn: 2,
+      remote: "10.0.0.2:6000",
+      user: "mallory",
+      code: "AUTH_FAILED",
+      message: "Authentication failed",
+    })
+  ),
   line({ ts: T("10:01:33.000"), event: "connect", ok: true, conn: 3, remote: "10.0.0.2:6001" }),
   line({
     ts: T("10:01:34.000"),

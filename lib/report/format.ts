@@ -1,5 +1,5 @@
 /** Number formatting shared by the report renderers. */
-import type { Stat } from "./report.ts";
+import type { Report, Stat } from "./report.ts";
 import { formatBytesPerSecond } from "../units.ts";
 
 /** `1,234,567` */
@@ -53,6 +53,15 @@ export function duration(ms: number | null): string {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
+/** The report's filters in words (`since 2026-11-24 16:00:00 UTC`, `user alice`); `zone` follows times. */
+export function filterWords(filters: Report["filters"], zone = ""): string[] {
+  return [
+    filters.since ? `since ${time(filters.since)}${zone}` : "",
+    filters.until ? `until ${time(filters.until)}${zone}` : "",
+    filters.user ? `user ${filters.user}` : "",
+  ].filter(Boolean);
+}
+
 /** `2026-11-24 16:06:31` (UTC). */
 export function time(iso: string): string {
   return iso.slice(0, 19).replace("T", " ");
@@ -64,6 +73,11 @@ export function bucketName(seconds: number): string {
   if (seconds % 86400 === 0) return `${seconds / 86400} d`;
   if (seconds % 3600 === 0) return `${seconds / 3600} h`;
   return `${seconds / 60} min`;
+}
+
+/** The cells of a statistic's table row: count, mean, median, p95, min, max (`cell` formats). */
+export function statCells(s: Stat, cell: (v: number | null) => string = num): string[] {
+  return [int(s.count), cell(s.mean), cell(s.median), cell(s.p95), cell(s.min), cell(s.max)];
 }
 
 /** A statistic of milliseconds, in seconds. */

@@ -1,5 +1,17 @@
 import type { Report, Stat, TransferStats } from "./report.ts";
-import { bucketName, bytes, counted, duration, inSeconds, int, num, rate, time } from "./format.ts";
+import {
+  bucketName,
+  bytes,
+  counted,
+  duration,
+  filterWords,
+  inSeconds,
+  int,
+  num,
+  rate,
+  statCells,
+  time,
+} from "./format.ts";
 
 const WIDTH = 80;
 
@@ -68,8 +80,8 @@ function mergeBuckets(tp: Report["throughput"], max: number): Report["throughput
   return { bucketSeconds: seconds, buckets };
 }
 
-function statRow(label: string, s: Stat, cell: (v: number | null) => string = num): string[] {
-  return [label, int(s.count), cell(s.mean), cell(s.median), cell(s.p95), cell(s.min), cell(s.max)];
+function statRow(label: string, s: Stat, cell?: (v: number | null) => string): string[] {
+  return [label, ...statCells(s, cell)];
 }
 
 function transferLines(name: string, t: TransferStats): string[] {
@@ -245,11 +257,7 @@ function benchLines(r: Report): string[] {
 
 /** The report as plain text: aligned tables within 80 columns, headline figures first. */
 export function renderText(r: Report): string {
-  const filters = [
-    r.filters.since ? `since ${time(r.filters.since)} UTC` : "",
-    r.filters.until ? `until ${time(r.filters.until)} UTC` : "",
-    r.filters.user ? `user ${r.filters.user}` : "",
-  ].filter(Boolean);
+  const filters = filterWords(r.filters, " UTC");
   const out = header(r, filters);
   if (r.period === null) {
     out.push("", "No events in the log" + (filters.length ? " for this filter." : "."));

@@ -1,15 +1,5 @@
-import type { Report, Stat, TransferStats } from "../report.ts";
-import {
-  bytes,
-  counted,
-  duration,
-  inSeconds,
-  int,
-  num,
-  rate,
-  rateWithUnit,
-  time,
-} from "../format.ts";
+import type { Report, TransferStats } from "../report.ts";
+import * as fmt from "../format.ts";
 import { esc } from "./svg.ts";
 import { histogramChart, scatterChart, throughputChart, userCharts } from "./charts.ts";
 import { tableHtml } from "./table.ts";
@@ -32,26 +22,25 @@ th{background:#f3f4f6}
 .chart{max-width:100%;height:auto;display:block;margin:8px 0}.empty{color:#6b7280}
 `;
 
-function statCells(s: Stat, cell: (v: number | null) => string = num): string[] {
-  return [int(s.count), cell(s.mean), cell(s.median), cell(s.p95), cell(s.min), cell(s.max)];
-}
-
 function transferTable(name: string, t: TransferStats, id: string): string {
   return "<div>" + tableHtml(
-    `${name}: ${int(t.count)} ok, ${int(t.failed)} failed, ${bytes(t.bytes)}`,
+    `${name}: ${fmt.int(t.count)} ok, ${fmt.int(t.failed)} failed, ${fmt.bytes(t.bytes)}`,
     ["", "count", "mean", "median", "p95", "min", "max"],
-    [["rate MB/s", ...statCells(t.rateMBps, rate)], ["duration ms", ...statCells(t.durationMs)]],
+    [["rate MB/s", ...fmt.statCells(t.rateMBps, fmt.rate)], [
+      "duration ms",
+      ...fmt.statCells(t.durationMs),
+    ]],
     id,
   ) + tableHtml(
     `${name} rate by file size (MB/s)`,
     ["file size", "count", "median", "p95", "min", "max"],
     t.bySize.filter((b) => b.count > 0).map((b) => [
       b.bucket,
-      int(b.count),
-      rate(b.rateMBps.median),
-      rate(b.rateMBps.p95),
-      rate(b.rateMBps.min),
-      rate(b.rateMBps.max),
+      fmt.int(b.count),
+      fmt.rate(b.rateMBps.median),
+      fmt.rate(b.rateMBps.p95),
+      fmt.rate(b.rateMBps.min),
+      fmt.rate(b.rateMBps.max),
     ]),
     `${id}-size`,
   ) + "</div>";
@@ -71,9 +60,11 @@ function header(r: Report, filters: string[]): string[] {
   if (filters.length > 0) parts.push(`<p class="meta">Filter: ${esc(filters.join(", "))}</p>`);
   if (r.period !== null) {
     parts.push(
-      `<p class="meta">Period: ${esc(time(r.period.from))} to ${esc(time(r.period.to))} UTC (${
-        esc(duration(r.period.ms))
-      }) · ${int(r.lines.events)} events · ${int(r.lines.bad)} malformed lines</p>`,
+      `<p class="meta">Period: ${esc(fmt.time(r.period.from))} to ${
+        esc(fmt.time(r.period.to))
+      } UTC (${esc(fmt.duration(r.period.ms))}) · ${fmt.int(r.lines.events)} events · ${
+        fmt.int(r.lines.bad)
+      } malformed lines</p>`,
     );
   }
   return parts;
@@ -83,7 +74,7 @@ function header(r: Report, filters: string[]): string[] {
 function emptyPage(r: Report, parts: string[], filtered: boolean): string {
   parts.push(
     `<p id="no-events">No events in the log${filtered ? " for this filter" : ""}${
-      r.lines.bad ? `; ${int(r.lines.bad)} malformed lines` : ""
+      r.lines.bad ? `; ${fmt.int(r.lines.bad)} malformed lines` : ""
     }.</p>`,
   );
   if (r.lines.bad > 0) parts.push(badLinesTable(r));
@@ -96,14 +87,17 @@ function cards(r: Report): string {
   const card = (value: string, what: string) =>
     `<div class="card"><b>${esc(value)}</b><span>${esc(what)}</span></div>`;
   return `<div class="cards">` +
-    card(int(r.upload.count), `uploads · ${bytes(r.upload.bytes)}`) +
-    card(rateWithUnit(r.upload.rateMBps.median), "median upload rate") +
-    card(int(r.download.count), `downloads · ${bytes(r.download.bytes)}`) +
-    card(rateWithUnit(r.download.rateMBps.median), "median download rate") +
-    card(int(r.connections.count), `connections · peak ${int(r.connections.peakConcurrent)}`) +
-    card(`${int(r.logins.ok)} / ${int(r.logins.failed)}`, "logins ok / failed") +
-    card(int(r.errors.total), "errors") +
-    card(int(r.users.length), "active users") + `</div>`;
+    card(fmt.int(r.upload.count), `uploads · ${fmt.bytes(r.upload.bytes)}`) +
+    card(fmt.rateWithUnit(r.upload.rateMBps.median), "median upload rate") +
+    card(fmt.int(r.download.count), `downloads · ${fmt.bytes(r.download.bytes)}`) +
+    card(fmt.rateWithUnit(r.download.rateMBps.median), "median download rate") +
+    card(
+      fmt.int(r.connections.count),
+      `connections · peak ${fmt.int(r.connections.peakConcurrent)}`,
+    ) +
+    card(`${fmt.int(r.logins.ok)} / ${fmt.int(r.logins.failed)}`, "logins ok / failed") +
+    card(fmt.int(r.errors.total), "errors") +
+    card(fmt.int(r.users.length), "active users") + `</div>`;
 }
 
 function ratesSection(r: Report): string[] {
@@ -129,12 +123,12 @@ function usersSection(r: Report): string[] {
       ["user", "ops", "uploads", "upload bytes", "downloads", "download bytes", "errors"],
       r.users.map((u) => [
         u.user,
-        int(u.ops),
-        int(u.uploads),
-        bytes(u.uploadBytes),
-        int(u.downloads),
-        bytes(u.downloadBytes),
-        int(u.errors),
+        fmt.int(u.ops),
+        fmt.int(u.uploads),
+        fmt.bytes(u.uploadBytes),
+        fmt.int(u.downloads),
+        fmt.bytes(u.downloadBytes),
+        fmt.int(u.errors),
       ]),
       "users",
       { wrap: [0] },
@@ -148,12 +142,12 @@ function connectionsSection(r: Report): string[] {
     `<div class="two">`,
     tableHtml("Session length (s)", ["", "count", "mean", "median", "p95", "min", "max"], [[
       "sessions",
-      ...statCells(inSeconds(r.connections.sessionMs)),
+      ...fmt.statCells(fmt.inSeconds(r.connections.sessionMs)),
     ]], "sessions"),
     tableHtml(
-      `Failed logins by address (${counted(r.logins.failedAddresses, "address", "addresses")})`,
+      `Failed logins by address (${fmt.counted(r.logins.failedAddresses, "address", "addresses")})`,
       ["address", "failures"],
-      r.logins.failedByRemote.slice(0, 10).map((f) => [f.remote, int(f.count)]),
+      r.logins.failedByRemote.slice(0, 10).map((f) => [f.remote, fmt.int(f.count)]),
       "failed-logins",
     ),
     `</div>`,
@@ -167,13 +161,13 @@ function errorsSection(r: Report): string[] {
     tableHtml(
       "By code",
       ["code", "count"],
-      r.errors.byCode.map((c) => [c.code, int(c.count)]),
+      r.errors.byCode.map((c) => [c.code, fmt.int(c.count)]),
       "errors-by-code",
     ),
     tableHtml(
       "By command",
       ["command", "count"],
-      r.errors.byCommand.map((c) => [c.command, int(c.count)]),
+      r.errors.byCommand.map((c) => [c.command, fmt.int(c.count)]),
       "errors-by-command",
     ),
     `</div>`,
@@ -181,7 +175,7 @@ function errorsSection(r: Report): string[] {
       "Most recent",
       ["time (UTC)", "event", "code", "user", "path", "message"],
       r.errors.recent.map((e) => [
-        time(e.ts),
+        fmt.time(e.ts),
         e.event,
         e.code,
         e.user ?? "",
@@ -213,16 +207,16 @@ function benchSection(r: Report): string[] {
   const unknown = (v: number | null, f: (v: number) => string) => (v === null ? "?" : f(v));
   const rows = r.benchRuns.map((b) => [
     b.run,
-    b.start ? time(b.start) : "?",
+    b.start ? fmt.time(b.start) : "?",
     b.op ?? "?",
-    unknown(b.clients, int),
-    unknown(b.files, int),
-    unknown(b.size, bytes),
-    unknown(b.ops, int),
-    unknown(b.errors, int),
-    rate(b.mbps),
-    int(b.serverConnections),
-    int(b.serverTransfers),
+    unknown(b.clients, fmt.int),
+    unknown(b.files, fmt.int),
+    unknown(b.size, fmt.bytes),
+    unknown(b.ops, fmt.int),
+    unknown(b.errors, fmt.int),
+    fmt.rate(b.mbps),
+    fmt.int(b.serverConnections),
+    fmt.int(b.serverTransfers),
   ]);
   return [
     `<h2>Load-test runs</h2>`,
@@ -243,7 +237,7 @@ function eventsSection(r: Report): string[] {
     tableHtml(
       "Events by kind",
       ["event", "count"],
-      Object.entries(r.events).map(([k, v]) => [k, int(v)]),
+      Object.entries(r.events).map(([k, v]) => [k, fmt.int(v)]),
       "events",
     ),
     r.lines.bad > 0 ? badLinesTable(r) : `<p class="empty">No malformed lines.</p>`,
@@ -253,11 +247,7 @@ function eventsSection(r: Report): string[] {
 
 /** The report as one self-contained HTML page: inline CSS and SVG charts, no scripts, no requests. */
 export function renderHtml(r: Report): string {
-  const filters = [
-    r.filters.since ? `since ${time(r.filters.since)}` : "",
-    r.filters.until ? `until ${time(r.filters.until)}` : "",
-    r.filters.user ? `user ${r.filters.user}` : "",
-  ].filter(Boolean);
+  const filters = fmt.filterWords(r.filters);
   const parts = header(r, filters);
   if (r.period === null) return emptyPage(r, parts, filters.length > 0);
   parts.push(
@@ -271,7 +261,7 @@ export function renderHtml(r: Report): string {
     ...benchSection(r),
     ...eventsSection(r),
     `<p class="meta">Generated ${
-      esc(time(r.generated))
+      esc(fmt.time(r.generated))
     } UTC by fileshare analysis.</p></body></html>\n`,
   );
   return parts.join("\n");
@@ -279,7 +269,7 @@ export function renderHtml(r: Report): string {
 
 function badLinesTable(r: Report): string {
   return tableHtml(
-    `Malformed lines (${int(r.lines.bad)}, skipped; the first ${r.lines.badExamples.length})`,
+    `Malformed lines (${fmt.int(r.lines.bad)}, skipped; the first ${r.lines.badExamples.length})`,
     ["line", "reason", "text"],
     r.lines.badExamples.map((b) => [String(b.line), b.reason, b.text]),
     "bad-lines",
