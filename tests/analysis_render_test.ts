@@ -192,6 +192,9 @@ Deno.test("renderText() shows small rates in kB/s, failures per bucket and one a
     assert.match(text, /Failed logins by address \(1 address\)/);
     assert.match(text, /start +MB\/s +transfers +failed +cancelled/);
     const rows = text.split("\n").filter((l) => /^ {2}11-24 \d\d:\d\d /.test(l));
+    // The longest bar still fits whole beside the two extra columns.
+    assert.ok(rows.some((l) => l.endsWith("#".repeat(25))), rows.join("\n"));
+    assert.ok(rows.every((l) => !l.includes("…")), rows.join("\n"));
     const sums = rows.map((l) => l.trim().split(/ +/)).map((c) => [Number(c[4]), Number(c[5])]);
     assert.deepEqual(sums.reduce((a, b) => [a[0] + b[0], a[1] + b[1]], [0, 0]), [3, 1]);
   });

@@ -214,7 +214,7 @@ function throughputLines(r: Report): string[] {
   let peak = 0;
   for (const b of tp.buckets) peak = Math.max(peak, b.mbps);
   const failures = tp.buckets.some((b) => b.failed > 0 || b.cancelled > 0);
-  const width = failures ? 26 : 36;
+  const width = failures ? 25 : 36;
   const out = [
     "",
     `Throughput over time (${bucketName(tp.bucketSeconds)} buckets, UTC)`,
