@@ -1,6 +1,6 @@
 /** The report page's charts, each from the report's figures. */
 import type { Report } from "../report.ts";
-import { bucketName, rateWithUnit, time } from "../format.ts";
+import { bucketName, time } from "../format.ts";
 import { barChart, lineChart, scatterLogX } from "./svg.ts";
 
 const UP = "#2563eb";
@@ -9,11 +9,16 @@ const OTHER = "#10b981";
 const FAILED = "#dc2626";
 const CANCELLED = "#6b7280";
 
+/** A 1-2-5 bin edge in MB/s as a short label with its unit: `200 kB/s`, `1 MB/s`, `50 MB/s`. */
+function edgeLabel(mbps: number): string {
+  return mbps >= 1 ? `${+mbps.toPrecision(3)} MB/s` : `${+(mbps * 1000).toPrecision(3)} kB/s`;
+}
+
 /** Rates on logarithmic bins, labelled on the bin edges with their units (`500 kB/s`). */
 export function histogramChart(r: Report): string {
   const h = r.rateHistogram;
   if (h.edgesMBps.length === 0) return `<p class="empty">No transfer rates to chart.</p>`;
-  const edges = h.edgesMBps.map(rateWithUnit);
+  const edges = h.edgesMBps.map(edgeLabel);
   return barChart(
     {
       title: "Transfer rate histogram (logarithmic bins)",
