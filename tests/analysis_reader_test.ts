@@ -130,3 +130,27 @@ Deno.test("writeSampleLog() writes transfer lines with the server's fields in it
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("readEvents() reads a BOM and a first line longer than its read buffer", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fileshare-reader-" });
+  try {
+    const big = JSON.stringify({
+      ts: "2026-11-24T10:00:00.000Z",
+      event: "dir",
+      ok: true,
+      user: "x".repeat(9 * 1024 * 1024),
+      path: "",
+    });
+    const next = JSON.stringify({ ts: "2026-11-24T10:00:01.000Z", event: "mkdir", ok: true });
+    await Deno.writeTextFile(`${dir}/a.jsonl`, `\uFEFF${big}\n${next}\n\uFEFF${next}\n`);
+    const bad: BadLine[] = [];
+    const events: LogEvent[] = [];
+    for await (const e of readEvents([`${dir}/a.jsonl`], (b) => bad.push(b))) events.push(e);
+    assert.deepEqual(events.map((e) => e.event), ["dir", "mkdir"]);
+    assert.equal(events[0].user?.length, 9 * 1024 * 1024);
+    // A BOM anywhere but at the start is part of its line, as JSON.parse sees it.
+    assert.deepEqual(bad.map((b) => [b.line, b.reason]), [[3, "not valid JSON"]]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

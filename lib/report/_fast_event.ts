@@ -8,7 +8,7 @@
  * path accepts, with the same result.
  */
 import { EVENT_NAMES, type EventName } from "../log/events.ts";
-import { type LogEvent, missingField, NO_EXTRAS } from "./log_event.ts";
+import { type LogEvent, missingField, newEvent } from "./log_event.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -46,7 +46,18 @@ KEYS.forEach((k, id) => {
   if (KEY_SLOTS[slot] !== -1) throw new Error(`Key slots collide: "${k}"`);
   KEY_SLOTS[slot] = id;
 });
-const EVENTS = new Map<string, EventName>(EVENT_NAMES.map((n) => [n, n]));
+/** Event names by length and first letter, so that a name is found without slicing it out. */
+const EVENT_TABLE = new Map<number, EventName[]>();
+for (const name of EVENT_NAMES) {
+  const slot = name.length * 256 + name.charCodeAt(0);
+  EVENT_TABLE.set(slot, [...(EVENT_TABLE.get(slot) ?? []), name]);
+}
+
+function eventAt(s: string, from: number, to: number): EventName | undefined {
+  const names = EVENT_TABLE.get((to - from) * 256 + s.charCodeAt(from));
+  if (names !== undefined) { for (const n of names) if (s.startsWith(n, from)) return n; }
+  return undefined;
+}
 /** 10^0 .. 10^22: exact doubles, so an integer mantissa divided by one is correctly rounded. */
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
@@ -55,6 +66,8 @@ const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 const FROM = new Int32Array(KEYS.length);
 const TO = new Int32Array(KEYS.length);
 const KIND = new Uint8Array(KEYS.length);
+/** The values of located numbers (-1: not a plain non-negative number, or not a number). */
+const VALUE = new Float64Array(KEYS.length);
 const OTHER = 0;
 const STRING = 1;
 /** A string with an escape: JSON.parse decodes it. */
@@ -142,22 +155,47 @@ function isHex(c: number): boolean {
 
 /** Where the JSON number at `at` ends, or -1 when it is not plain JSON (or has an exponent). */
 function numberEnd(s: string, at: number, end: number): number {
+  // The value is worked out on the way (see numberValue); -1 when it cannot be exact.
+  let mantissa = 0;
+  let digitsSeen = 0;
   let i = at;
-  if (s.charCodeAt(i) === MINUS) i++;
-  if (s.charCodeAt(i) === ZERO) i++;
+  const negative = s.charCodeAt(i) === MINUS;
+  if (negative) i++;
+  let c = s.charCodeAt(i);
+  if (c === ZERO) c = s.charCodeAt(++i);
   else {
     const from = i;
-    for (let c = s.charCodeAt(i); i < end && c >= ZERO && c <= NINE; c = s.charCodeAt(++i));
+    for (; i < end && c >= ZERO && c <= NINE; c = s.charCodeAt(++i)) {
+      mantissa = mantissa * 10 + (c - ZERO);
+      digitsSeen++;
+    }
     if (i === from) return -1;
   }
-  if (s.charCodeAt(i) === DOT) {
+  let scale = 0;
+  if (c === DOT) {
     const from = ++i;
-    for (let c = s.charCodeAt(i); i < end && c >= ZERO && c <= NINE; c = s.charCodeAt(++i));
+    for (c = s.charCodeAt(i); i < end && c >= ZERO && c <= NINE; c = s.charCodeAt(++i)) {
+      mantissa = mantissa * 10 + (c - ZERO);
+      if (mantissa !== 0) digitsSeen++;
+      scale++;
+    }
     if (i === from) return -1;
   }
-  const e = s.charCodeAt(i);
-  return e === 0x65 || e === 0x45 ? -1 : i;
+  if (c === 0x65 || c === 0x45) return -1;
+  numberValue = negative || digitsSeen > 15 || scale > 22
+    ? -1
+    : scale > 0
+    ? mantissa / POW10[scale]
+    : mantissa;
+  return i;
 }
+
+/**
+ * The value of the number numberEnd() last read when it is a plain non-negative decimal of
+ * at most 15 significant digits (so the mantissa is exact and one division rounds correctly,
+ * as JSON.parse does), else -1.
+ */
+let numberValue = -1;
 
 /** Where a `true`, `false` or `null` at `at` ends, or -1. */
 function literalEnd(s: string, at: number): number {
@@ -165,29 +203,9 @@ function literalEnd(s: string, at: number): number {
   return s.startsWith("false", at) ? at + 5 : -1;
 }
 
-/**
- * The value of the plain non-negative number field `id` (at most 15 significant digits, so
- * the mantissa is exact and one division rounds correctly, as JSON.parse does), or -1.
- */
-function number(s: string, id: number): number {
-  const end = TO[id];
-  if (KIND[id] !== OTHER || s.charCodeAt(FROM[id]) === MINUS) return -1;
-  let mantissa = 0;
-  let count = 0;
-  let scale = -1;
-  for (let i = FROM[id]; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c === DOT) {
-      scale = 0;
-      continue;
-    }
-    if (c < ZERO || c > NINE) return -1;
-    mantissa = mantissa * 10 + (c - ZERO);
-    if (mantissa !== 0) count++;
-    if (scale >= 0) scale++;
-  }
-  if (count > 15 || scale > 22) return -1;
-  return scale > 0 ? mantissa / POW10[scale] : mantissa;
+/** The value of the number field `id`, or -1 when it is not a plain non-negative number. */
+function number(id: number): number {
+  return KIND[id] === OTHER ? VALUE[id] : -1;
 }
 
 /** The located string field `id`. */
@@ -222,6 +240,7 @@ function locate(s: string, start: number, end: number): boolean {
       FROM[id] = quoted ? v + 1 : v;
       TO[id] = quoted ? after - 1 : after;
       KIND[id] = quoted ? (escaped ? ESCAPED : STRING) : OTHER;
+      VALUE[id] = c === MINUS || (c >= ZERO && c <= NINE) ? numberValue : -1;
     }
     const next = s.charCodeAt(after);
     if (next === CLOSE) return after === end - 1;
@@ -252,17 +271,16 @@ export function fastEvent(
   if (FROM[TS] < 0 || KIND[TS] !== STRING) return null;
   const t = parseTs(s, FROM[TS], TO[TS]);
   if (Number.isNaN(t) || FROM[EVENT] < 0 || KIND[EVENT] !== STRING) return null;
-  const event = EVENTS.get(s.slice(FROM[EVENT], TO[EVENT]));
+  const event = eventAt(s, FROM[EVENT], TO[EVENT]);
   if (event === undefined || event === "bench_start" || event === "bench_end") return null;
   if (FROM[OK] < 0 || KIND[OK] !== OTHER) return null;
   const okChar = s.charCodeAt(FROM[OK]);
   if (okChar !== 0x74 && okChar !== 0x66) return null;
-  const ev: LogEvent = { t, event, ok: okChar === 0x74, num: NO_EXTRAS, str: NO_EXTRAS };
-  // Named stores in one order give the events few, stable shapes (fast for the builder).
-  if (FROM[CONN] >= 0 && (ev.conn = number(s, CONN)) < 0) return null;
-  if (FROM[BYTES] >= 0 && (ev.bytes = number(s, BYTES)) < 0) return null;
-  if (FROM[SIZE] >= 0 && (ev.size = number(s, SIZE)) < 0) return null;
-  if (FROM[MS] >= 0 && (ev.ms = number(s, MS)) < 0) return null;
+  const ev = newEvent(t, event, okChar === 0x74);
+  if (FROM[CONN] >= 0 && (ev.conn = number(CONN)) < 0) return null;
+  if (FROM[BYTES] >= 0 && (ev.bytes = number(BYTES)) < 0) return null;
+  if (FROM[SIZE] >= 0 && (ev.size = number(SIZE)) < 0) return null;
+  if (FROM[MS] >= 0 && (ev.ms = number(MS)) < 0) return null;
   for (let id = REMOTE; id <= RUN; id++) if (FROM[id] >= 0 && KIND[id] === OTHER) return null;
   if (FROM[REMOTE] >= 0) ev.remote = text(s, REMOTE);
   if (FROM[USER] >= 0) ev.user = text(s, USER);

@@ -155,10 +155,9 @@ async function fill(file: Deno.FsFile, buf: Uint8Array, kept: number, path: stri
 }
 
 /**
- * Streams the events of one log in batches, one per 4 MiB read, in bounded memory: the whole
- * lines of each read are decoded at once (a flat string, fast to scan) and parsed where they
- * lie; the cut line's bytes move to the front of the buffer for the next read. A line longer
- * than the buffer grows it.
+ * Streams the events of one log in batches, in bounded memory: 4 MiB reads, each parsed in
+ * 64 KiB pieces (see parseChunk) while the next read is under way; the cut line's bytes move
+ * to the front of the next buffer. A line longer than the buffer grows it.
  */
 async function* readFileBatches(
   path: string,
@@ -170,30 +169,41 @@ async function* readFileBatches(
   } catch (err) {
     throw cannotRead(path, err);
   }
+  // The next chunk is read into the spare buffer while this one is parsed.
+  let next: ReturnType<typeof fill> | null = null;
   try {
     const parser = new LineParser(path, onBad);
     let buf = new Uint8Array(CHUNK);
-    let kept = 0;
+    let spare = new Uint8Array(CHUNK);
+    let got = await fill(file, buf, 0, path);
     let first = true;
     for (;;) {
-      const { n, eof } = await fill(file, buf, kept, path);
-      const from = first && startsWithBom(buf, 0, n) ? 3 : 0;
-      first = false;
+      const { n, eof } = got;
       const end = eof ? n : buf.subarray(0, n).lastIndexOf(NEWLINE) + 1;
-      yield* parseChunk(buf, from, end, eof, parser);
-      if (eof) return;
-      if (end === 0) {
+      if (end === 0 && !eof) {
         // No newline in a full buffer: one long line; make room for the rest of it.
         const bigger = new Uint8Array(buf.length * 2);
         bigger.set(buf);
         buf = bigger;
-        kept = n;
-      } else {
-        buf.copyWithin(0, end, n);
-        kept = n - end;
+        spare = new Uint8Array(buf.length);
+        got = await fill(file, buf, n, path);
+        continue;
       }
+      if (!eof) {
+        spare.set(buf.subarray(end, n));
+        next = fill(file, spare, n - end, path);
+      }
+      const from = first && startsWithBom(buf, 0, n) ? 3 : 0;
+      first = false;
+      yield* parseChunk(buf, from, end, eof, parser);
+      if (next === null) return;
+      got = await next;
+      next = null;
+      [buf, spare] = [spare, buf];
     }
   } finally {
+    // A read still under way finishes before the file closes (its result is not needed).
+    await next?.catch(() => {});
     file.close();
   }
 }

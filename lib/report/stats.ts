@@ -287,6 +287,8 @@ export class ReportBuilder {
 
   /** Builds the report. */
   finish(sources: string[], filters: Report["filters"]): Report {
+    const upload = this.#upload.finish();
+    const download = this.#download.finish();
     const period = this.#eventCount === 0 ? null : {
       from: new Date(this.#first).toISOString(),
       to: new Date(this.#last).toISOString(),
@@ -315,8 +317,8 @@ export class ReportBuilder {
         failedAddresses: this.#failedByRemote.size,
         failedByRemote: countSorted(this.#failedByRemote, "remote").slice(0, MAX_FAILED_ADDRESSES),
       },
-      upload: this.#upload.finish(),
-      download: this.#download.finish(),
+      upload: upload.stats,
+      download: download.stats,
       errors: {
         total: this.#errors,
         byCode: countSorted(this.#errorsByCode, "code"),
@@ -324,7 +326,7 @@ export class ReportBuilder {
         recent: this.#recentErrors(),
       },
       throughput: this.#throughput.finish(),
-      rateHistogram: rateHistogram(this.#upload.rates(), this.#download.rates()),
+      rateHistogram: rateHistogram(upload.rates, download.rates),
       users: [...this.#users.values()].sort((a, b) => b.ops - a.ops || (a.user < b.user ? -1 : 1)),
       benchRuns: [...this.#runs.values()].sort((
         a,

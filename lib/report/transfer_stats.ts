@@ -50,28 +50,32 @@ export class TransferAggregate {
     return rate;
   }
 
-  /** Every rate in MB/s (grouped by size bucket), in one new array. */
-  rates(): Float64Array {
-    const all = new Float64Array(this.#bucketRates.reduce((n, r) => n + r.length, 0));
+  /**
+   * The figures, and every rate in MB/s in one array for the histogram (grouped by size
+   * bucket, then reordered by the percentile selection). The rates are copied once: each
+   * bucket's statistics are taken on its stretch of that array, then the overall ones.
+   */
+  finish(): { stats: TransferStats; rates: Float64Array } {
+    const rates = new Float64Array(this.#bucketRates.reduce((n, r) => n + r.length, 0));
     let at = 0;
-    for (const r of this.#bucketRates) at = r.copyTo(all, at);
-    return all;
-  }
-
-  /** The figures; the statistics are computed here, one list at a time. */
-  finish(): TransferStats {
-    return {
-      count: this.count,
-      failed: this.failed,
-      bytes: this.bytes,
-      rateMBps: summarizeInPlace(this.rates()),
-      durationMs: summarizeInPlace(this.#durations.toArray()),
-      bySize: SIZE_BUCKETS.map((b, i) => ({
+    const bySize = SIZE_BUCKETS.map((b, i) => {
+      const from = at;
+      at = this.#bucketRates[i].copyTo(rates, at);
+      return {
         bucket: b.label,
         minBytes: b.min,
         count: this.#bucketCounts[i],
-        rateMBps: summarizeInPlace(this.#bucketRates[i].toArray()),
-      })),
+        rateMBps: summarizeInPlace(rates.subarray(from, at)),
+      };
+    });
+    const stats = {
+      count: this.count,
+      failed: this.failed,
+      bytes: this.bytes,
+      rateMBps: summarizeInPlace(rates),
+      durationMs: summarizeInPlace(this.#durations.toArray()),
+      bySize,
     };
+    return { stats, rates };
   }
 }
