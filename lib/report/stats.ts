@@ -181,25 +181,9 @@ export class ReportBuilder {
         this.#transfer(e);
         break;
       case "bench_start":
-      case "bench_end": {
-        const r = this.#run(e.run!);
-        const iso = new Date(e.t).toISOString();
-        if (e.event === "bench_start") {
-          r.start = iso;
-          r.op = e.str.op ?? null;
-          r.clients = e.num.clients ?? null;
-          r.files = e.num.files ?? null;
-          r.size = e.size ?? null;
-        } else {
-          r.end = iso;
-          r.ops = e.num.ops ?? null;
-          r.errors = e.num.errors ?? null;
-          r.bytes = e.bytes ?? null;
-          r.ms = e.ms ?? null;
-          r.mbps = r.bytes !== null && r.ms ? r.bytes / 1e6 / (r.ms / 1000) : null;
-        }
+      case "bench_end":
+        this.#benchMark(e);
         break;
-      }
     }
     if (e.user !== undefined && COMMANDS.has(e.event)) {
       const u = this.#user(e.user);
@@ -207,6 +191,26 @@ export class ReportBuilder {
       if (!e.ok) u.errors++;
     }
     if (!e.ok) this.#error(e);
+  }
+
+  /** A load test's start or end mark: the client's own figures for the run. */
+  #benchMark(e: LogEvent): void {
+    const r = this.#run(e.run!);
+    const iso = new Date(e.t).toISOString();
+    if (e.event === "bench_start") {
+      r.start = iso;
+      r.op = e.str.op ?? null;
+      r.clients = e.num.clients ?? null;
+      r.files = e.num.files ?? null;
+      r.size = e.size ?? null;
+    } else {
+      r.end = iso;
+      r.ops = e.num.ops ?? null;
+      r.errors = e.num.errors ?? null;
+      r.bytes = e.bytes ?? null;
+      r.ms = e.ms ?? null;
+      r.mbps = r.bytes !== null && r.ms ? r.bytes / 1e6 / (r.ms / 1000) : null;
+    }
   }
 
   #opened(e: LogEvent): void {
