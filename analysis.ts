@@ -11,9 +11,10 @@
  */
 import { parseArgs } from "node:util";
 import { analyze, parseTime } from "./lib/report/analyze.ts";
+import { logSet } from "./lib/report/log_set.ts";
 import { renderText } from "./lib/report/render_text.ts";
 import { renderJson } from "./lib/report/render_json.ts";
-import { renderHtml } from "./lib/report/render_html.ts";
+import { renderHtml } from "./lib/report/html/render_html.ts";
 import { writeReport } from "./lib/report/write_report.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
@@ -22,6 +23,7 @@ import { VERSION } from "./lib/cli/version.ts";
 const USAGE = `Usage: analysis [LOG ...] [options]
 
 Reads fileshare activity logs (default ./fileshare.jsonl) and reports transfer rates and times.
+A log's rotated files (LOG.1 newest .. LOG.N oldest) are read with it, oldest first.
 
 Options:
   --format text|json|html   report format (default text)
@@ -83,7 +85,7 @@ export async function main(args: string[]): Promise<number> {
       throw new UsageError("--since is after --until");
     }
     const paths = (positionals.length > 0 ? positionals : ["fileshare.jsonl"]).map(userPath);
-    const report = await analyze(paths, { since, until, user: values.user });
+    const report = await analyze(await logSet(paths), { since, until, user: values.user });
     const text = RENDERERS[format](report);
     if (values.out) {
       const out = userPath(values.out);

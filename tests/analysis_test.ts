@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { analyze, parseTime } from "../lib/report/analyze.ts";
 import { type BadLine, readEvents, toEvent } from "../lib/report/read_log.ts";
-import { rateHistogram, summarize } from "../lib/report/stats.ts";
+import { rateHistogram } from "../lib/report/rate_histogram.ts";
+import { summarize } from "../lib/report/summary.ts";
 import { percentile } from "../lib/percentile.ts";
-import { renderHtml } from "../lib/report/render_html.ts";
+import { renderHtml } from "../lib/report/html/render_html.ts";
 import { renderJson } from "../lib/report/render_json.ts";
 import { renderText } from "../lib/report/render_text.ts";
 import denoConfig from "../deno.json" with { type: "json" };
 import { ROOT, runTool } from "./_helpers.ts";
+import { chromium } from "./_chromium.ts";
 import { writeAll } from "../lib/write_all.ts";
 
 const T = (hms: string) => `2026-11-24T${hms}Z`;
@@ -59,26 +61,19 @@ const MAIN_LOG = [
     ms: 50,
   }),
   line({ ts: T("10:01:30.000"), event: "connect", ok: true, conn: 2, remote: "10.0.0.2:6000" }),
-  line({
-    ts: T("10:01:31.000"),
-    event: "auth_fail",
-    ok: false,
-    conn: 2,
-    remote: "10.0.0.2:6000",
-    user: "mallory",
-    code: "AUTH_FAILED",
-    message: "Authentication failed",
-  }),
-  line({
-    ts: T("10:01:32.000"),
-    event: "auth_fail",
-    ok: false,
-    conn: 2,
-    remote: "10.0.0.2:6000",
-    user: "mallory",
-    code: "AUTH_FAILED",
-    message: "Authentication failed",
-  }),
+  // Two failed logins from one address, a second apart.
+  ...["10:01:31.000", "10:01:32.000"].map((hms) =>
+    line({
+      ts: T(hms),
+      event: "auth_fail",
+      ok: false,
+      conn: 2,
+      remote: "10.0.0.2:6000",
+      user: "mallory",
+      code: "AUTH_FAILED",
+      message: "Authentication failed",
+    })
+  ),
   line({ ts: T("10:01:33.000"), event: "connect", ok: true, conn: 3, remote: "10.0.0.2:6001" }),
   line({
     ts: T("10:01:34.000"),
@@ -677,45 +672,6 @@ Deno.test("renderText() keeps terminal controls from the log out of the report",
     assert.match(text, /line 3: not valid JSON: \uFFFD\[2J\{/);
   });
 });
-
-function findChromium(): string {
-  for (const p of ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]) {
-    try {
-      Deno.statSync(p);
-      return p;
-    } catch {
-      // try the next
-    }
-  }
-  throw new Error("Chromium is not installed (apt-get install chromium); .ci/run installs it");
-}
-
-async function chromium(
-  args: string[],
-  profile: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(findChromium(), {
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--user-data-dir=${profile}`,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
 
 Deno.test("the HTML report renders in headless Chromium with charts and tables", async () => {
   await withLogs({ "main.jsonl": MAIN_LOG, "bench.jsonl": BENCH_LOG }, async (dir) => {

@@ -1,5 +1,6 @@
-import { readEvents } from "./read_log.ts";
-import { type Report, ReportBuilder } from "./stats.ts";
+import { readEventBatches } from "./read_log.ts";
+import type { Report } from "./report.ts";
+import { ReportBuilder } from "./stats.ts";
 
 /** What to analyse. */
 export interface AnalyzeOptions {
@@ -14,7 +15,9 @@ export interface AnalyzeOptions {
 /** Streams the logs at `paths` through a {@link ReportBuilder}. */
 export async function analyze(paths: string[], options: AnalyzeOptions = {}): Promise<Report> {
   const builder = new ReportBuilder(options);
-  for await (const e of readEvents(paths, (bad) => builder.bad(bad))) builder.add(e);
+  for await (const batch of readEventBatches(paths, (bad) => builder.bad(bad))) {
+    for (const e of batch) builder.add(e);
+  }
   return builder.finish(paths, {
     since: options.since === undefined ? null : new Date(options.since).toISOString(),
     until: options.until === undefined ? null : new Date(options.until).toISOString(),

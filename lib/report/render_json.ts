@@ -1,4 +1,4 @@
-import type { Report } from "./stats.ts";
+import type { Report } from "./report.ts";
 
 /** The report as one JSON object (docs/report-format.md), pretty-printed. */
 export function renderJson(r: Report): string {

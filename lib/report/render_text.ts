@@ -1,5 +1,17 @@
-import type { Report, Stat, TransferStats } from "./stats.ts";
-import { bucketName, bytes, duration, inSeconds, int, num, time } from "./format.ts";
+import type { Report, Stat, TransferStats } from "./report.ts";
+import {
+  bucketName,
+  bytes,
+  counted,
+  duration,
+  filterWords,
+  inSeconds,
+  int,
+  num,
+  rate,
+  statCells,
+  time,
+} from "./format.ts";
 
 const WIDTH = 80;
 
@@ -61,21 +73,15 @@ function mergeBuckets(tp: Report["throughput"], max: number): Report["throughput
       downloads: sum((b) => b.downloads),
       // The last group may be short: its rate is over the time it covers.
       mbps: (upBytes + downBytes) / 1e6 / (tp.bucketSeconds * group.length),
+      failed: sum((b) => b.failed),
+      cancelled: sum((b) => b.cancelled),
     });
   }
   return { bucketSeconds: seconds, buckets };
 }
 
-function statRow(label: string, s: Stat, unit = ""): string[] {
-  return [
-    label,
-    int(s.count),
-    num(s.mean) + unit,
-    num(s.median) + unit,
-    num(s.p95) + unit,
-    num(s.min) + unit,
-    num(s.max) + unit,
-  ];
+function statRow(label: string, s: Stat, cell?: (v: number | null) => string): string[] {
+  return [label, ...statCells(s, cell)];
 }
 
 function transferLines(name: string, t: TransferStats): string[] {
@@ -83,95 +89,92 @@ function transferLines(name: string, t: TransferStats): string[] {
     `${name}: ${int(t.count)} ok, ${int(t.failed)} failed, ${bytes(t.bytes)}`,
     ...table(
       ["", "count", "mean", "median", "p95", "min", "max"],
-      [statRow("rate MB/s", t.rateMBps), statRow("duration ms", t.durationMs)],
+      [statRow("rate MB/s", t.rateMBps, rate), statRow("duration ms", t.durationMs)],
     ),
     "",
     ...table(
       ["file size", "count", "median MB/s", "p95 MB/s"],
       t.bySize.filter((b) => b.count > 0).map((
         b,
-      ) => [b.bucket, int(b.count), num(b.rateMBps.median), num(b.rateMBps.p95)]),
+      ) => [b.bucket, int(b.count), rate(b.rateMBps.median), rate(b.rateMBps.p95)]),
     ),
   ];
 }
 
-/** The report as plain text: aligned tables within 80 columns, headline figures first. */
-export function renderText(r: Report): string {
+/** The title block: sources, filters, and the period when there are events. */
+function header(r: Report, filters: string[]): string[] {
   const out: string[] = ["fileshare activity report", "=".repeat(25)];
   out.push(`Log:     ${clip(r.sources.join(", "), WIDTH - 9)}`);
-  const filters = [
-    r.filters.since ? `since ${time(r.filters.since)} UTC` : "",
-    r.filters.until ? `until ${time(r.filters.until)} UTC` : "",
-    r.filters.user ? `user ${r.filters.user}` : "",
-  ].filter(Boolean);
   if (filters.length) out.push(`Filter:  ${filters.join(", ")}`);
-  if (r.period === null) {
-    out.push("", "No events in the log" + (filters.length ? " for this filter." : "."));
-    if (r.lines.bad > 0) out.push(...badLines(r));
-    return safe(out);
-  }
+  if (r.period === null) return out;
   out.push(
     `Period:  ${time(r.period.from)} to ${time(r.period.to)} UTC (${duration(r.period.ms)})`,
+    `Lines:   ${int(r.lines.events)} events, ${int(r.lines.bad)} malformed`,
   );
-  out.push(`Lines:   ${int(r.lines.events)} events, ${int(r.lines.bad)} malformed`);
-  out.push("", "Headline");
-  out.push(
+  return out;
+}
+
+function headline(r: Report): string[] {
+  const row = (name: string, t: TransferStats) => [
+    name,
+    int(t.count),
+    bytes(t.bytes),
+    rate(t.rateMBps.median),
+    rate(t.rateMBps.p95),
+  ];
+  return [
+    "",
+    "Headline",
     ...table(["", "count", "bytes", "median MB/s", "p95 MB/s"], [
-      [
-        "uploads",
-        int(r.upload.count),
-        bytes(r.upload.bytes),
-        num(r.upload.rateMBps.median),
-        num(r.upload.rateMBps.p95),
-      ],
-      [
-        "downloads",
-        int(r.download.count),
-        bytes(r.download.bytes),
-        num(r.download.rateMBps.median),
-        num(r.download.rateMBps.p95),
-      ],
+      row("uploads", r.upload),
+      row("downloads", r.download),
     ]),
-  );
-  out.push(...wrapList("  ", [
-    `connections ${int(r.connections.count)} (peak ${int(r.connections.peakConcurrent)} at once)`,
-    `logins ${int(r.logins.ok)} ok / ${int(r.logins.failed)} failed`,
-    `errors ${int(r.errors.total)}`,
-  ]));
-  out.push(
+    ...wrapList("  ", [
+      `connections ${int(r.connections.count)} (peak ${int(r.connections.peakConcurrent)} at once)`,
+      `logins ${int(r.logins.ok)} ok / ${int(r.logins.failed)} failed`,
+      `errors ${int(r.errors.total)}`,
+    ]),
+  ];
+}
+
+function transfersAndSessions(r: Report): string[] {
+  return [
     "",
     ...transferLines("Uploads", r.upload),
     "",
     ...transferLines("Downloads", r.download),
-  );
-
-  out.push("", "Connections");
-  out.push(
+    "",
+    "Connections",
     ...table(["", "count", "mean", "median", "p95", "min", "max"], [
       statRow("session s", inSeconds(r.connections.sessionMs)),
     ]),
-  );
+  ];
+}
 
-  if (r.users.length > 0) {
-    out.push("", "Users");
-    out.push(
-      ...table(
-        ["user", "ops", "uploads", "up bytes", "downloads", "down bytes", "errors"],
-        r.users.slice(0, 20).map((u) => [
-          clip(u.user, 20),
-          int(u.ops),
-          int(u.uploads),
-          bytes(u.uploadBytes),
-          int(u.downloads),
-          bytes(u.downloadBytes),
-          int(u.errors),
-        ]),
-      ),
-    );
-    if (r.users.length > 20) out.push(`  ... and ${r.users.length - 20} more`);
-  }
+function usersLines(r: Report): string[] {
+  if (r.users.length === 0) return [];
+  const out = [
+    "",
+    "Users",
+    ...table(
+      ["user", "ops", "uploads", "up bytes", "downloads", "down bytes", "errors"],
+      r.users.slice(0, 20).map((u) => [
+        clip(u.user, 20),
+        int(u.ops),
+        int(u.uploads),
+        bytes(u.uploadBytes),
+        int(u.downloads),
+        bytes(u.downloadBytes),
+        int(u.errors),
+      ]),
+    ),
+  ];
+  if (r.users.length > 20) out.push(`  ... and ${r.users.length - 20} more`);
+  return out;
+}
 
-  out.push("", `Errors: ${int(r.errors.total)}`);
+function errorLines(r: Report): string[] {
+  const out = ["", `Errors: ${int(r.errors.total)}`];
   if (r.errors.total > 0) {
     out.push(
       ...wrapList("  by code:    ", r.errors.byCode.map((c) => `${c.code} ${int(c.count)}`)),
@@ -186,8 +189,10 @@ export function renderText(r: Report): string {
   }
   if (r.logins.failedByRemote.length > 0) {
     const more = r.logins.failedAddresses - Math.min(10, r.logins.failedByRemote.length);
-    out.push("", `Failed logins by address (${int(r.logins.failedAddresses)} addresses)`);
+    const addresses = counted(r.logins.failedAddresses, "address", "addresses");
     out.push(
+      "",
+      `Failed logins by address (${addresses})`,
       ...table(
         ["address", "failures"],
         r.logins.failedByRemote.slice(0, 10).map((f) => [clip(f.remote, 40), int(f.count)]),
@@ -195,45 +200,81 @@ export function renderText(r: Report): string {
     );
     if (more > 0) out.push(`  ... and ${int(more)} more`);
   }
+  return out;
+}
 
-  // At most 30 rows: adjacent buckets are merged (the JSON and HTML formats have them all).
+/**
+ * Throughput in at most 30 rows (adjacent buckets merged; the JSON and HTML formats have them
+ * all), with a bar per row. When any transfer failed or was cancelled in the period, two more
+ * columns count them and the bar gets shorter, to stay within 80 columns.
+ */
+function throughputLines(r: Report): string[] {
   const tp = mergeBuckets(r.throughput, 30);
-  if (tp.buckets.length > 0) {
-    let peak = 0;
-    for (const b of tp.buckets) peak = Math.max(peak, b.mbps);
-    out.push("", `Throughput over time (${bucketName(tp.bucketSeconds)} buckets, UTC)`);
-    out.push("  start            MB/s   transfers");
-    for (const b of tp.buckets) {
-      const bar = peak > 0 ? "#".repeat(Math.round((b.mbps / peak) * 36)) : "";
-      out.push(
-        `  ${time(b.start).slice(5, 16)} ${num(b.mbps).padStart(8)} ${
-          int(b.uploads + b.downloads).padStart(11)
-        }  ${bar}`.trimEnd(),
-      );
-    }
-  }
-
-  if (r.benchRuns.length > 0) {
-    out.push("", "Load-test runs (client bench)");
+  if (tp.buckets.length === 0) return [];
+  let peak = 0;
+  for (const b of tp.buckets) peak = Math.max(peak, b.mbps);
+  const failures = tp.buckets.some((b) => b.failed > 0 || b.cancelled > 0);
+  const width = failures ? 25 : 36;
+  const out = [
+    "",
+    `Throughput over time (${bucketName(tp.bucketSeconds)} buckets, UTC)`,
+    failures
+      ? "  start            MB/s   transfers  failed  cancelled"
+      : "  start            MB/s   transfers",
+  ];
+  for (const b of tp.buckets) {
+    const bar = peak > 0 ? "#".repeat(Math.round((b.mbps / peak) * width)) : "";
+    const counts = failures ? `${int(b.failed).padStart(8)}${int(b.cancelled).padStart(11)}` : "";
     out.push(
-      ...table(
-        ["run", "op", "clients", "files", "size", "ops", "errors", "MB/s"],
-        r.benchRuns.map((b) => [
-          clip(b.run, 14),
-          b.op ?? "?",
-          b.clients === null ? "?" : int(b.clients),
-          b.files === null ? "?" : int(b.files),
-          b.size === null ? "?" : bytes(b.size),
-          b.ops === null ? int(b.serverTransfers) : int(b.ops),
-          b.errors === null ? int(b.serverErrors) : int(b.errors),
-          num(b.mbps),
-        ]),
-      ),
+      `  ${time(b.start).slice(5, 16)} ${num(b.mbps).padStart(8)} ${
+        int(b.uploads + b.downloads).padStart(11)
+      }${counts}  ${bar}`.trimEnd(),
     );
   }
+  return out;
+}
 
-  out.push("", "Events by kind");
-  out.push(...wrapList("  ", Object.entries(r.events).map(([k, v]) => `${k} ${int(v)}`)));
+function benchLines(r: Report): string[] {
+  if (r.benchRuns.length === 0) return [];
+  return [
+    "",
+    "Load-test runs (client bench)",
+    ...table(
+      ["run", "op", "clients", "files", "size", "ops", "errors", "MB/s"],
+      r.benchRuns.map((b) => [
+        clip(b.run, 14),
+        b.op ?? "?",
+        b.clients === null ? "?" : int(b.clients),
+        b.files === null ? "?" : int(b.files),
+        b.size === null ? "?" : bytes(b.size),
+        b.ops === null ? int(b.serverTransfers) : int(b.ops),
+        b.errors === null ? int(b.serverErrors) : int(b.errors),
+        rate(b.mbps),
+      ]),
+    ),
+  ];
+}
+
+/** The report as plain text: aligned tables within 80 columns, headline figures first. */
+export function renderText(r: Report): string {
+  const filters = filterWords(r.filters, " UTC");
+  const out = header(r, filters);
+  if (r.period === null) {
+    out.push("", "No events in the log" + (filters.length ? " for this filter." : "."));
+    if (r.lines.bad > 0) out.push(...badLines(r));
+    return safe(out);
+  }
+  out.push(
+    ...headline(r),
+    ...transfersAndSessions(r),
+    ...usersLines(r),
+    ...errorLines(r),
+    ...throughputLines(r),
+    ...benchLines(r),
+    "",
+    "Events by kind",
+    ...wrapList("  ", Object.entries(r.events).map(([k, v]) => `${k} ${int(v)}`)),
+  );
   if (r.lines.bad > 0) out.push(...badLines(r));
   return safe(out);
 }
