@@ -54,7 +54,9 @@ const MiB = 1 << 20;
 /** Servers that stop refreshing their entry here are taken for dead after this long. */
 const LIVE_TTL_MS = 30_000;
 /** A reader with no chunk for this long checks whether the object was replaced meanwhile. */
-const READ_PROBE_MS = 1_000;
+const READ_PROBE_MS = 2_000;
+/** A reader with no chunk for this long gives up (the cluster stays unable to serve it). */
+const READ_STALL_MS = 60_000;
 
 function isApiError(err: unknown, code: number): err is JetStreamApiError {
   return err instanceof Error && (err as { code?: unknown }).code === code &&
@@ -365,7 +367,9 @@ export class NatsStore implements Store {
       if (await this.#isFolder(path)) throw new StoreError("not_file", path.text, "not a file");
       throw new StoreError("not_found", path.text, "not found");
     }
-    const reader = new NatsReader(this.#js, this.#jsm, this.#stream, this.#bucket, info, path.text);
+    // A stalled read asks whether the name still refers to this upload's chunks.
+    const current = async () => (await this.#info(path.text, path.text))?.nuid === info.nuid;
+    const reader = new NatsReader(this.#js, this.#stream, this.#bucket, info, path.text, current);
     try {
       await retrying(() => reader.start());
     } catch (err) {
@@ -690,10 +694,10 @@ class NatsReader implements StoreReader {
   readonly size: number;
   readonly mtime: Date;
   #js: JetStreamClient;
-  #jsm: JetStreamManager;
   #stream: string;
   #subject: string;
   #path: string;
+  #current: () => Promise<boolean>;
   #messages: AsyncIterator<JsMsg> | null = null;
   #stop: (() => void) | null = null;
   #cur: Uint8Array = new Uint8Array(0);
@@ -703,14 +707,14 @@ class NatsReader implements StoreReader {
 
   constructor(
     js: JetStreamClient,
-    jsm: JetStreamManager,
     stream: string,
     bucket: string,
     info: ObjectInfo,
     path: string,
+    current: () => Promise<boolean>,
   ) {
     this.#js = js;
-    this.#jsm = jsm;
+    this.#current = current;
     this.#stream = stream;
     this.#subject = `$O.${bucket}.C.${info.nuid}`;
     this.size = info.size;
@@ -733,6 +737,7 @@ class NatsReader implements StoreReader {
   async #next(): Promise<Uint8Array> {
     const it = this.#messages!;
     const next = it.next();
+    const stalled = Date.now() + READ_STALL_MS;
     for (;;) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const tick = new Promise<"tick">((r) => (timer = setTimeout(() => r("tick"), READ_PROBE_MS)));
@@ -741,15 +746,17 @@ class NatsReader implements StoreReader {
         if (got.done) throw new Error("chunk stream ended early");
         return got.value.data;
       }
-      // No chunk for a while: fail at once if the object's chunks were purged (replaced or
-      // deleted meanwhile); otherwise keep waiting (a node may be failing over).
-      const info = await this.#jsm.streams.info(this.#stream, { subjects_filter: this.#subject });
-      if (!(info.state.subjects ?? {})[this.#subject]) {
+      // No chunk for a while: fail at once if the name now refers to other content (its
+      // chunks are being purged); otherwise keep waiting (a node may be failing over).
+      const current = await this.#current().catch(() => true);
+      if (!current || Date.now() > stalled) {
         next.catch(() => {});
         throw new StoreError(
           "storage_unavailable",
           this.#path,
-          "file was replaced or deleted while being read",
+          current
+            ? "no data from the shared storage"
+            : "file was replaced or deleted while being read",
         );
       }
     }
