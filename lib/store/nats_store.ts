@@ -10,7 +10,7 @@ import {
   type PubAck,
   StorageType,
 } from "@nats-io/jetstream";
-import { Base64UrlPaddedCodec, type ObjectInfo, type ObjectStore, Objm } from "@nats-io/obj";
+import { type ObjectStore, Objm } from "@nats-io/obj";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { RemotePath } from "./paths.ts";
 import {
@@ -101,6 +101,32 @@ function hexToBase64Url(hex: string): string {
   const bytes = new Uint8Array(hex.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The subject token of an object name: base64url (padded) of its UTF-8 bytes, as the Go
+ * client and `nats object` write it. (The JS library's own encoder takes Latin-1 only.)
+ */
+export function encodeName(name: string): string {
+  const bytes = utf8.encode(name);
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/** The object name of a subject token made by {@link encodeName}; null if malformed. */
+export function decodeName(token: string): string | null {
+  try {
+    const bin = atob(token.replace(/-/g, "+").replace(/_/g, "/"));
+    return fromUtf8.decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+  } catch {
+    return null;
+  }
 }
 
 /** The object name of a folder marker: the folder's path with a trailing slash. */
@@ -291,7 +317,7 @@ export class NatsStore implements Store {
     const subjects = Object.keys(info.state.subjects ?? {});
     if (subjects.length === 0) return;
     // Objects are read after the chunk subjects: an upload committed in between is referenced.
-    const referenced = new Set((await this.#os.list()).map((o) => o.nuid));
+    const referenced = new Set((await this.#metas(await this.#names(""), "")).map((o) => o.nuid));
     const live = new Set<string>();
     for await (const k of await this.#live.keys("srv.*")) live.add(k.slice(4));
     for (const subject of subjects) {
@@ -305,10 +331,11 @@ export class NatsStore implements Store {
     }
   }
 
-  async #info(name: string, path: string): Promise<ObjectInfo | null> {
+  /** The live meta record of `name`, read from the stream's leader; null if none. */
+  async #info(name: string, path: string): Promise<ServerMeta | null> {
     try {
-      const info = await retrying(() => this.#os.info(name));
-      return info && !info.deleted ? info : null;
+      const last = await retrying(() => lastMeta(this.#jsm, this.#stream, this.#bucket, name));
+      return last && !last.meta.deleted ? last.meta : null;
     } catch (err) {
       throw mapNatsError(err, path);
     }
@@ -318,12 +345,36 @@ export class NatsStore implements Store {
     return path.segments.length === 0 || (await this.#info(markerName(path), path.text)) !== null;
   }
 
-  async #all(path: string): Promise<ObjectInfo[]> {
+  /**
+   * Every object name starting with `prefix` that has a meta record (live or deleted), from
+   * the stream leader's list of meta subjects: a listing sees every commit acknowledged before
+   * it, whichever server made it.
+   */
+  async #names(prefix: string): Promise<string[]> {
+    const head = `$O.${this.#bucket}.M.`;
     try {
-      return (await retrying(() => this.#os.list())).filter((o) => !o.deleted);
+      const si = await retrying(() =>
+        this.#jsm.streams.info(this.#stream, { subjects_filter: `${head}>` })
+      );
+      const out: string[] = [];
+      for (const subject of Object.keys(si.state.subjects ?? {})) {
+        const name = decodeName(subject.slice(head.length));
+        if (name !== null && name.startsWith(prefix)) out.push(name);
+      }
+      return out;
     } catch (err) {
-      throw mapNatsError(err, path);
+      throw mapNatsError(err, prefix);
     }
+  }
+
+  /** The live meta records of `names`, a few requests at a time. */
+  async #metas(names: string[], path: string): Promise<ServerMeta[]> {
+    const out: ServerMeta[] = [];
+    for (let i = 0; i < names.length; i += 32) {
+      const batch = await Promise.all(names.slice(i, i + 32).map((n) => this.#info(n, path)));
+      for (const m of batch) if (m) out.push(m);
+    }
+    return out;
   }
 
   /** Ensures the parent folder of `path` exists (a file on the way: not_found). */
@@ -346,8 +397,11 @@ export class NatsStore implements Store {
     }
     const prefix = path.segments.length === 0 ? "" : `${path.text}/`;
     const out: StoreEntry[] = [];
-    for (const o of await this.#all(path.text)) {
-      if (!o.name.startsWith(prefix) || o.name === prefix) continue;
+    const children = (await this.#names(prefix)).filter((n) => {
+      const slash = n.indexOf("/", prefix.length);
+      return n !== prefix && (slash === -1 || slash === n.length - 1);
+    });
+    for (const o of await this.#metas(children, path.text)) {
       const rest = o.name.slice(prefix.length);
       const slash = rest.indexOf("/");
       if (slash === -1) {
@@ -416,9 +470,18 @@ export class NatsStore implements Store {
     await this.#delete(path.text, path.text);
   }
 
+  /** Marks `name` deleted (the record stays, rolled up to one) and purges its chunks. */
   async #delete(name: string, path: string): Promise<void> {
     try {
-      await this.#os.delete(name);
+      const last = await retrying(() => lastMeta(this.#jsm, this.#stream, this.#bucket, name));
+      if (last === null || last.meta.deleted) return;
+      const gone: ServerMeta = { ...last.meta, deleted: true, size: 0, chunks: 0, digest: "" };
+      await retrying(() => publishMeta(this.#js, this.#bucket, gone, undefined, this.#timeout));
+      await retrying(() =>
+        this.#jsm.streams.purge(this.#stream, {
+          filter: `$O.${this.#bucket}.C.${last.meta.nuid}`,
+        })
+      );
     } catch (err) {
       throw mapNatsError(err, path);
     }
@@ -472,8 +535,9 @@ export class NatsStore implements Store {
       throw new StoreError("not_found", path.text, "not found");
     }
     const marker = markerName(path);
-    const inside = (await this.#all(path.text)).filter((o) =>
-      o.name.startsWith(marker) && o.name !== marker
+    const inside = await this.#metas(
+      (await this.#names(marker)).filter((n) => n !== marker),
+      path.text,
     );
     if (inside.length > 0 && !recursive) {
       throw new StoreError("not_empty", path.text, "not empty");
@@ -520,7 +584,7 @@ async function publishMeta(
 ): Promise<PubAck> {
   const h = headers();
   h.set("Nats-Rollup", "sub");
-  const subject = `$O.${bucket}.M.${Base64UrlPaddedCodec.encode(meta.name)}`;
+  const subject = `$O.${bucket}.M.${encodeName(meta.name)}`;
   return await js.publish(subject, JSON.stringify(meta), {
     headers: h,
     timeout,
@@ -535,7 +599,7 @@ async function lastMeta(
   bucket: string,
   name: string,
 ): Promise<{ seq: number; meta: ServerMeta } | null> {
-  const subject = `$O.${bucket}.M.${Base64UrlPaddedCodec.encode(name)}`;
+  const subject = `$O.${bucket}.M.${encodeName(name)}`;
   const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
   if (m === null) return null;
   return { seq: m.seq, meta: m.json<ServerMeta>() };
@@ -709,7 +773,7 @@ class NatsReader implements StoreReader {
     js: JetStreamClient,
     stream: string,
     bucket: string,
-    info: ObjectInfo,
+    info: ServerMeta,
     path: string,
     current: () => Promise<boolean>,
   ) {
