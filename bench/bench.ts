@@ -40,6 +40,7 @@ import { hashRate, rawCopy } from "./_raw_copy.ts";
 import { fmt, fmtSize, renderTable, type Row } from "./_table.ts";
 import { PEER_NAMES, type PeerName } from "./_peers.ts";
 import { PEER_SCALES, runPeers } from "./peers_bench.ts";
+import { runNatsBench } from "./nats_bench.ts";
 
 const USAGE = `Usage: deno task bench [options]
 
@@ -56,6 +57,10 @@ Options:
                      per command, best of 3 interleaved, and through a 50 ms round-trip relay;
                      with --quick or --tiny scaled down
   --tools a,b,...    --peers: which of fileshare,sftp,rsync,nginx (default all)
+  --store nats[://HOST:PORT,...]
+                     instead of (a)-(f): fileshare on a NATS JetStream store (a 3-node
+                     cluster started here unless hosts are given) against raw JetStream
+                     publish on the same cluster; --size (default 256MiB), --replicas N
   -h, --help         this help`;
 
 /** How big each case is. */
@@ -467,6 +472,8 @@ interface Options {
   jsonOut?: string;
   /** With --peers: the tools to compare. */
   peers: PeerName[] | null;
+  /** With --store: the NATS case (bench/nats_bench.ts). */
+  store: { url: string; replicas: number; size: number } | null;
 }
 
 function parseOptions(args: string[]): Options | null {
@@ -482,6 +489,8 @@ function parseOptions(args: string[]): Options | null {
       "json-out": { type: "string" },
       peers: { type: "boolean", default: false },
       tools: { type: "string", default: PEER_NAMES.join(",") },
+      store: { type: "string" },
+      replicas: { type: "string", default: "3" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -513,7 +522,17 @@ function parseOptions(args: string[]): Options | null {
     }
   }
   const peers = values.peers ? tools as PeerName[] : null;
-  return { scale, skip, jsonOut: values["json-out"], peers };
+  if (values.store !== undefined && !/^nats(:\/\/.*)?$/.test(values.store)) {
+    throw new TypeError(`Invalid --store "${values.store}": use nats or nats://HOST:PORT,...`);
+  }
+  const replicas = Number(values.replicas);
+  if (!/^[1-5]$/.test(values.replicas)) {
+    throw new TypeError(`Invalid --replicas "${values.replicas}": use 1 to 5`);
+  }
+  const store = values.store === undefined
+    ? null
+    : { url: values.store, replicas, size: values.size === undefined ? 256 * MiB : scale.big };
+  return { scale, skip, jsonOut: values["json-out"], peers, store };
 }
 
 /** Runs the cases not skipped; returns the table rows and the JSON figures. */
@@ -595,7 +614,15 @@ async function main(): Promise<number> {
     }
     return 0;
   }
-  const { rows, json } = await runBench(options.scale, options.skip);
+  const { rows, json } = options.store !== null
+    ? await runNatsBench({
+      store: options.store.url,
+      size: options.store.size,
+      replicas: options.store.replicas,
+      repeat: options.scale.name === "full" ? 3 : 1,
+      log: (line) => console.error(`bench: ${line}`),
+    })
+    : await runBench(options.scale, options.skip);
   const title =
     `fileshare bench (${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}${
       options.scale.name === "full" ? "" : `, --${options.scale.name}`

@@ -282,6 +282,20 @@ export function storeContract(
     },
   );
 
+  test("names outside ASCII round trip in files and folders", async (_fx, store) => {
+    await store.mkdir(p("dossier été/日本"));
+    const sha = await put(store, "dossier été/日本/naïve ✓.txt", 12, 1);
+    assert.deepEqual(await names(store, ""), ["dossier été/"]);
+    assert.deepEqual(await names(store, "dossier été"), ["日本/"]);
+    assert.deepEqual(await names(store, "dossier été/日本"), ["naïve ✓.txt"]);
+    assert.deepEqual(await readAll(store, "dossier été/日本/naïve ✓.txt"), {
+      size: 12,
+      sha256: sha,
+    });
+    await store.rmdir(p("dossier été"), true);
+    assert.deepEqual(await names(store, ""), []);
+  });
+
   test("typed errors for wrong kinds and missing paths", async (_fx, store) => {
     await put(store, "f.txt", 1, 1);
     await store.mkdir(p("d"));

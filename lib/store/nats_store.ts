@@ -10,7 +10,7 @@ import {
   type PubAck,
   StorageType,
 } from "@nats-io/jetstream";
-import { Base64UrlPaddedCodec, type ObjectInfo, type ObjectStore, Objm } from "@nats-io/obj";
+import { type ObjectStore, Objm } from "@nats-io/obj";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { RemotePath } from "./paths.ts";
 import {
@@ -54,7 +54,9 @@ const MiB = 1 << 20;
 /** Servers that stop refreshing their entry here are taken for dead after this long. */
 const LIVE_TTL_MS = 30_000;
 /** A reader with no chunk for this long checks whether the object was replaced meanwhile. */
-const READ_PROBE_MS = 1_000;
+const READ_PROBE_MS = 2_000;
+/** A reader with no chunk for this long gives up (the cluster stays unable to serve it). */
+const READ_STALL_MS = 60_000;
 
 function isApiError(err: unknown, code: number): err is JetStreamApiError {
   return err instanceof Error && (err as { code?: unknown }).code === code &&
@@ -99,6 +101,32 @@ function hexToBase64Url(hex: string): string {
   const bytes = new Uint8Array(hex.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The subject token of an object name: base64url (padded) of its UTF-8 bytes, as the Go
+ * client and `nats object` write it. (The JS library's own encoder takes Latin-1 only.)
+ */
+export function encodeName(name: string): string {
+  const bytes = utf8.encode(name);
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/** The object name of a subject token made by {@link encodeName}; null if malformed. */
+export function decodeName(token: string): string | null {
+  try {
+    const bin = atob(token.replace(/-/g, "+").replace(/_/g, "/"));
+    return fromUtf8.decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+  } catch {
+    return null;
+  }
 }
 
 /** The object name of a folder marker: the folder's path with a trailing slash. */
@@ -289,7 +317,7 @@ export class NatsStore implements Store {
     const subjects = Object.keys(info.state.subjects ?? {});
     if (subjects.length === 0) return;
     // Objects are read after the chunk subjects: an upload committed in between is referenced.
-    const referenced = new Set((await this.#os.list()).map((o) => o.nuid));
+    const referenced = new Set((await this.#metas(await this.#names(""), "")).map((o) => o.nuid));
     const live = new Set<string>();
     for await (const k of await this.#live.keys("srv.*")) live.add(k.slice(4));
     for (const subject of subjects) {
@@ -303,10 +331,11 @@ export class NatsStore implements Store {
     }
   }
 
-  async #info(name: string, path: string): Promise<ObjectInfo | null> {
+  /** The live meta record of `name`, read from the stream's leader; null if none. */
+  async #info(name: string, path: string): Promise<ServerMeta | null> {
     try {
-      const info = await retrying(() => this.#os.info(name));
-      return info && !info.deleted ? info : null;
+      const last = await retrying(() => lastMeta(this.#jsm, this.#stream, this.#bucket, name));
+      return last && !last.meta.deleted ? last.meta : null;
     } catch (err) {
       throw mapNatsError(err, path);
     }
@@ -316,12 +345,36 @@ export class NatsStore implements Store {
     return path.segments.length === 0 || (await this.#info(markerName(path), path.text)) !== null;
   }
 
-  async #all(path: string): Promise<ObjectInfo[]> {
+  /**
+   * Every object name starting with `prefix` that has a meta record (live or deleted), from
+   * the stream leader's list of meta subjects: a listing sees every commit acknowledged before
+   * it, whichever server made it.
+   */
+  async #names(prefix: string): Promise<string[]> {
+    const head = `$O.${this.#bucket}.M.`;
     try {
-      return (await retrying(() => this.#os.list())).filter((o) => !o.deleted);
+      const si = await retrying(() =>
+        this.#jsm.streams.info(this.#stream, { subjects_filter: `${head}>` })
+      );
+      const out: string[] = [];
+      for (const subject of Object.keys(si.state.subjects ?? {})) {
+        const name = decodeName(subject.slice(head.length));
+        if (name !== null && name.startsWith(prefix)) out.push(name);
+      }
+      return out;
     } catch (err) {
-      throw mapNatsError(err, path);
+      throw mapNatsError(err, prefix);
     }
+  }
+
+  /** The live meta records of `names`, a few requests at a time. */
+  async #metas(names: string[], path: string): Promise<ServerMeta[]> {
+    const out: ServerMeta[] = [];
+    for (let i = 0; i < names.length; i += 32) {
+      const batch = await Promise.all(names.slice(i, i + 32).map((n) => this.#info(n, path)));
+      for (const m of batch) if (m) out.push(m);
+    }
+    return out;
   }
 
   /** Ensures the parent folder of `path` exists (a file on the way: not_found). */
@@ -344,8 +397,11 @@ export class NatsStore implements Store {
     }
     const prefix = path.segments.length === 0 ? "" : `${path.text}/`;
     const out: StoreEntry[] = [];
-    for (const o of await this.#all(path.text)) {
-      if (!o.name.startsWith(prefix) || o.name === prefix) continue;
+    const children = (await this.#names(prefix)).filter((n) => {
+      const slash = n.indexOf("/", prefix.length);
+      return n !== prefix && (slash === -1 || slash === n.length - 1);
+    });
+    for (const o of await this.#metas(children, path.text)) {
       const rest = o.name.slice(prefix.length);
       const slash = rest.indexOf("/");
       if (slash === -1) {
@@ -365,7 +421,9 @@ export class NatsStore implements Store {
       if (await this.#isFolder(path)) throw new StoreError("not_file", path.text, "not a file");
       throw new StoreError("not_found", path.text, "not found");
     }
-    const reader = new NatsReader(this.#js, this.#jsm, this.#stream, this.#bucket, info, path.text);
+    // A stalled read asks whether the name still refers to this upload's chunks.
+    const current = async () => (await this.#info(path.text, path.text))?.nuid === info.nuid;
+    const reader = new NatsReader(this.#js, this.#stream, this.#bucket, info, path.text, current);
     try {
       await retrying(() => reader.start());
     } catch (err) {
@@ -412,9 +470,18 @@ export class NatsStore implements Store {
     await this.#delete(path.text, path.text);
   }
 
+  /** Marks `name` deleted (the record stays, rolled up to one) and purges its chunks. */
   async #delete(name: string, path: string): Promise<void> {
     try {
-      await this.#os.delete(name);
+      const last = await retrying(() => lastMeta(this.#jsm, this.#stream, this.#bucket, name));
+      if (last === null || last.meta.deleted) return;
+      const gone: ServerMeta = { ...last.meta, deleted: true, size: 0, chunks: 0, digest: "" };
+      await retrying(() => publishMeta(this.#js, this.#bucket, gone, undefined, this.#timeout));
+      await retrying(() =>
+        this.#jsm.streams.purge(this.#stream, {
+          filter: `$O.${this.#bucket}.C.${last.meta.nuid}`,
+        })
+      );
     } catch (err) {
       throw mapNatsError(err, path);
     }
@@ -468,8 +535,9 @@ export class NatsStore implements Store {
       throw new StoreError("not_found", path.text, "not found");
     }
     const marker = markerName(path);
-    const inside = (await this.#all(path.text)).filter((o) =>
-      o.name.startsWith(marker) && o.name !== marker
+    const inside = await this.#metas(
+      (await this.#names(marker)).filter((n) => n !== marker),
+      path.text,
     );
     if (inside.length > 0 && !recursive) {
       throw new StoreError("not_empty", path.text, "not empty");
@@ -516,7 +584,7 @@ async function publishMeta(
 ): Promise<PubAck> {
   const h = headers();
   h.set("Nats-Rollup", "sub");
-  const subject = `$O.${bucket}.M.${Base64UrlPaddedCodec.encode(meta.name)}`;
+  const subject = `$O.${bucket}.M.${encodeName(meta.name)}`;
   return await js.publish(subject, JSON.stringify(meta), {
     headers: h,
     timeout,
@@ -531,7 +599,7 @@ async function lastMeta(
   bucket: string,
   name: string,
 ): Promise<{ seq: number; meta: ServerMeta } | null> {
-  const subject = `$O.${bucket}.M.${Base64UrlPaddedCodec.encode(name)}`;
+  const subject = `$O.${bucket}.M.${encodeName(name)}`;
   const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
   if (m === null) return null;
   return { seq: m.seq, meta: m.json<ServerMeta>() };
@@ -690,10 +758,10 @@ class NatsReader implements StoreReader {
   readonly size: number;
   readonly mtime: Date;
   #js: JetStreamClient;
-  #jsm: JetStreamManager;
   #stream: string;
   #subject: string;
   #path: string;
+  #current: () => Promise<boolean>;
   #messages: AsyncIterator<JsMsg> | null = null;
   #stop: (() => void) | null = null;
   #cur: Uint8Array = new Uint8Array(0);
@@ -703,14 +771,14 @@ class NatsReader implements StoreReader {
 
   constructor(
     js: JetStreamClient,
-    jsm: JetStreamManager,
     stream: string,
     bucket: string,
-    info: ObjectInfo,
+    info: ServerMeta,
     path: string,
+    current: () => Promise<boolean>,
   ) {
     this.#js = js;
-    this.#jsm = jsm;
+    this.#current = current;
     this.#stream = stream;
     this.#subject = `$O.${bucket}.C.${info.nuid}`;
     this.size = info.size;
@@ -733,6 +801,7 @@ class NatsReader implements StoreReader {
   async #next(): Promise<Uint8Array> {
     const it = this.#messages!;
     const next = it.next();
+    const stalled = Date.now() + READ_STALL_MS;
     for (;;) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const tick = new Promise<"tick">((r) => (timer = setTimeout(() => r("tick"), READ_PROBE_MS)));
@@ -741,15 +810,17 @@ class NatsReader implements StoreReader {
         if (got.done) throw new Error("chunk stream ended early");
         return got.value.data;
       }
-      // No chunk for a while: fail at once if the object's chunks were purged (replaced or
-      // deleted meanwhile); otherwise keep waiting (a node may be failing over).
-      const info = await this.#jsm.streams.info(this.#stream, { subjects_filter: this.#subject });
-      if (!(info.state.subjects ?? {})[this.#subject]) {
+      // No chunk for a while: fail at once if the name now refers to other content (its
+      // chunks are being purged); otherwise keep waiting (a node may be failing over).
+      const current = await this.#current().catch(() => true);
+      if (!current || Date.now() > stalled) {
         next.catch(() => {});
         throw new StoreError(
           "storage_unavailable",
           this.#path,
-          "file was replaced or deleted while being read",
+          current
+            ? "no data from the shared storage"
+            : "file was replaced or deleted while being read",
         );
       }
     }

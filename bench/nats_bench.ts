@@ -1,0 +1,225 @@
+/**
+ * `deno task bench --store nats[://HOST:PORT,...]`: fileshare on a NATS JetStream store
+ * against the raw ceiling of the same cluster in the same run.
+ *
+ * - ceiling: plain JetStream publish of 1 MiB messages to a stream with the same replica
+ *   count, several in flight (and, for reads, an ordered consumer over them);
+ * - fileshare: upload and download of one file through a real server.ts child on the
+ *   cluster, SHA-256 verified at both ends.
+ *
+ * Without hosts it starts its own 3-node cluster on loopback (tests/_nats.ts).
+ *
+ * @module
+ */
+import { connect } from "@nats-io/transport-node";
+import { jetstream, StorageType } from "@nats-io/jetstream";
+import { createHash } from "node:crypto";
+import { FileshareClient } from "../lib/client/client.ts";
+import { NULL_SINK } from "../lib/load/pattern_source.ts";
+import { NatsCluster } from "../tests/_nats.ts";
+import { runTool, spawnServer, USERS } from "../tests/_helpers.ts";
+import { fmt, fmtSize, type Row } from "./_table.ts";
+
+/** What the NATS case measures. */
+export interface NatsBenchOptions {
+  /** `nats` to start a cluster here, or `nats://HOST:PORT[,...]` of a running one. */
+  store: string;
+  /** File size (default 256 MiB). */
+  size: number;
+  /** Replicas of the buckets and the ceiling's stream (default 3). */
+  replicas: number;
+  /** Runs of each measurement; the median counts. */
+  repeat: number;
+  log(line: string): void;
+}
+
+const MiB = 1 << 20;
+const rate = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Incompressible bytes, the same on every call: sources of one run hash alike. */
+const BLOCK = (() => {
+  const block = new Uint8Array(MiB + 4099);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < block.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    block[i] = x & 0xff;
+  }
+  return block;
+})();
+
+/** A pseudo-random source of `size` bytes (the same bytes every time). */
+function source(size: number): { read(p: Uint8Array): Promise<number | null> } {
+  let done = 0;
+  return {
+    read(p) {
+      if (done >= size) return Promise.resolve(null);
+      const start = done % 4099;
+      const n = Math.min(p.length, size - done, MiB);
+      p.set(BLOCK.subarray(start, start + n));
+      done += n;
+      return Promise.resolve(n);
+    },
+  };
+}
+
+/** Raw JetStream: publish `size` bytes as 1 MiB messages, `window` in flight; then read. */
+async function ceiling(
+  servers: string[],
+  size: number,
+  replicas: number,
+): Promise<{ put: number; get: number }> {
+  const nc = await connect({ servers });
+  try {
+    const js = jetstream(nc, { timeout: 30_000 });
+    const jsm = await js.jetstreamManager();
+    const name = `BENCH_RAW_${crypto.randomUUID().slice(0, 8)}`;
+    await jsm.streams.add({
+      name,
+      subjects: [`${name}.>`],
+      num_replicas: replicas,
+      storage: StorageType.File,
+    });
+    try {
+      const payload = new Uint8Array(MiB);
+      crypto.getRandomValues(payload.subarray(0, 65536));
+      const window = 8;
+      const inflight: Promise<unknown>[] = [];
+      const t0 = performance.now();
+      for (let sent = 0; sent < size; sent += MiB) {
+        inflight.push(js.publish(`${name}.data`, payload.subarray(0, Math.min(MiB, size - sent))));
+        if (inflight.length >= window) await inflight.shift();
+      }
+      await Promise.all(inflight);
+      const put = rate(size, performance.now() - t0);
+      const consumer = await js.consumers.get(name, { filter_subjects: `${name}.data` });
+      const t1 = performance.now();
+      const messages = await consumer.consume({ max_messages: 4 });
+      let got = 0;
+      for await (const m of messages) {
+        got += m.data.length;
+        if (got >= size) break;
+      }
+      const get = rate(size, performance.now() - t1);
+      return { put, get };
+    } finally {
+      await jsm.streams.delete(name).catch(() => {});
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Runs the NATS case; returns table rows (id `n`) and JSON figures. */
+export async function runNatsBench(
+  o: NatsBenchOptions,
+): Promise<{ rows: Row[]; json: Record<string, unknown> }> {
+  const own = /^nats(:\/\/)?$/.test(o.store);
+  o.log(own ? "starting a 3-node NATS cluster" : `using the NATS cluster at ${o.store}`);
+  const cluster = own ? await NatsCluster.start(3) : null;
+  const servers = cluster?.servers ?? o.store.replace(/^nats:\/\//, "").split(",");
+  const url = `nats://${servers.join(",")}`;
+  const bucket = `bench-${crypto.randomUUID().slice(0, 8)}`;
+  const dir = await Deno.makeTempDir({ prefix: "fileshare-nats-bench-" });
+  const figures = {
+    ceilingPut: [] as number[],
+    ceilingGet: [] as number[],
+    up: [] as number[],
+    down: [] as number[],
+  };
+  try {
+    const common = ["--store", url, "--bucket", bucket, "--replicas", String(o.replicas)];
+    for (const u of Object.values(USERS)) {
+      const r = await runTool("server", [
+        "user",
+        "add",
+        u.name,
+        "--password-stdin",
+        "--iterations",
+        "4096",
+        ...(u.readOnly ? ["--read-only"] : []),
+        ...common,
+      ], { cwd: dir, stdin: `${u.password}\n` });
+      if (r.code !== 0) throw new Error(`user add failed: ${r.stderr}`);
+    }
+    const srv = await spawnServer(dir, ["--log", "bench.jsonl", ...common]);
+    try {
+      const client = await FileshareClient.connect({
+        hostname: "127.0.0.1",
+        port: srv.port,
+        user: USERS.alice.name,
+        password: USERS.alice.password,
+      });
+      try {
+        const expected = createHash("sha256");
+        const probe = source(o.size);
+        const buf = new Uint8Array(MiB);
+        for (let n; (n = await probe.read(buf)) !== null;) expected.update(buf.subarray(0, n));
+        const sha = expected.digest("hex");
+        for (let i = 0; i < o.repeat; i++) {
+          o.log(`ceiling ${i + 1}/${o.repeat}: raw JetStream publish of ${fmtSize(o.size)}`);
+          const raw = await ceiling(servers, o.size, o.replicas);
+          figures.ceilingPut.push(raw.put);
+          figures.ceilingGet.push(raw.get);
+          o.log(`fileshare ${i + 1}/${o.repeat}: upload and download of ${fmtSize(o.size)}`);
+          const up = await client.upload(source(o.size), o.size, `big-${i}.bin`);
+          if (up.sha256 !== sha) throw new Error("upload: SHA-256 differs from the source");
+          figures.up.push(rate(o.size, up.ms));
+          const down = await client.download(`big-${i}.bin`, () => Promise.resolve(NULL_SINK));
+          if (down.sha256 !== sha || down.bytes !== o.size) {
+            throw new Error("download: SHA-256 differs from the source");
+          }
+          figures.down.push(rate(o.size, down.ms));
+          await client.delete(`big-${i}.bin`);
+        }
+      } finally {
+        client.close();
+      }
+    } finally {
+      await srv.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await cluster?.stop();
+  }
+  const m = {
+    ceilingPut: median(figures.ceilingPut),
+    ceilingGet: median(figures.ceilingGet),
+    up: median(figures.up),
+    down: median(figures.down),
+  };
+  const r = `R${o.replicas}`;
+  const rows: Row[] = [
+    {
+      id: "n",
+      what: `NATS ${r} raw publish, 1 MiB msgs, 8 in flight`,
+      value: `${fmt(m.ceilingPut)} MB/s`,
+      target: "ceiling",
+      met: null,
+    },
+    {
+      id: "n",
+      what: `NATS ${r} raw ordered-consumer read`,
+      value: `${fmt(m.ceilingGet)} MB/s`,
+      target: "ceiling",
+      met: null,
+    },
+    {
+      id: "n",
+      what: `fileshare on NATS upload ${fmtSize(o.size)} (${fmt(m.up / m.ceilingPut)}x)`,
+      value: `${fmt(m.up)} MB/s`,
+      target: ">= 0.7x publish",
+      met: m.up >= 0.7 * m.ceilingPut,
+    },
+    {
+      id: "n",
+      what: `fileshare on NATS download ${fmtSize(o.size)} (${fmt(m.down / m.ceilingPut)}x)`,
+      value: `${fmt(m.down)} MB/s`,
+      target: ">= 0.7x publish",
+      met: m.down >= 0.7 * m.ceilingPut,
+    },
+  ];
+  return { rows, json: { nats: { replicas: o.replicas, size: o.size, runs: figures, median: m } } };
+}
