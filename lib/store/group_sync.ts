@@ -21,9 +21,12 @@ export class GroupSync {
     return this.#add(file, () => file.sync());
   }
 
-  /** Resolves once the folder `path` (its entries) is on disk; one flush per round per folder. */
-  syncDir(path: string): Promise<void> {
-    return this.#add(`dir:${path}`, async () => {
+  /**
+   * Resolves once the folder `path` (its entries) is on disk; one flush per round per folder.
+   * `key` names the folder when several paths reach it (pinned `/proc/self/fd/N` paths).
+   */
+  syncDir(path: string, key = path): Promise<void> {
+    return this.#add(`dir:${key}`, async () => {
       if (Deno.build.os === "windows") return;
       using d = await Deno.open(path, { read: true });
       await d.sync();

@@ -1,4 +1,14 @@
-import { isInside, type RemotePath, TEMP_PREFIX } from "./paths.ts";
+import { type RemotePath, TEMP_PREFIX } from "./paths.ts";
+import {
+  type DirHandle,
+  dirKey,
+  EscapeError,
+  openChildDir,
+  openRegularFile,
+  openRoot,
+  resolve,
+  type Resolved,
+} from "./_beneath.ts";
 import {
   type Store,
   type StoreCapabilities,
@@ -58,9 +68,23 @@ function prefixOf(path: RemotePath, n: number): RemotePath {
   return { segments, text: segments.join("/") };
 }
 
+function describe(name: string, info: Deno.FileInfo): StoreEntry | null {
+  // Only regular files and folders are served; FIFOs, sockets and devices are not listed.
+  if (!info.isFile && !info.isDirectory) return null;
+  return {
+    name,
+    kind: info.isDirectory ? "folder" : "file",
+    size: info.isDirectory ? 0 : info.size,
+    mtime: info.mtime ?? new Date(0),
+  };
+}
+
 /**
- * The local-disk {@link Store}. Paths are joined under the real path of the root, and the real
- * path of what they reach is checked to stay inside it, so symlinks cannot lead out.
+ * The local-disk {@link Store}. Every path is resolved below the root one name at a time from
+ * open folders (`_beneath.ts`): symlinks inside the root are followed by this code, never by
+ * the kernel, a link leading out is refused, and the operation then acts on a name inside a
+ * folder that stays pinned, so a folder swapped for a symlink meanwhile cannot redirect it.
+ * Only regular files and folders are served.
  *
  * Uploads go to hidden temporary files next to their target. Each writer holds an exclusive
  * lock on its temporary file, so the clean-up at open removes only temporary files whose
@@ -91,7 +115,8 @@ export class LocalStore implements Store {
     await Deno.mkdir(root, { recursive: true });
     const real = await Deno.realPath(root);
     const store = new LocalStore(real, options.fsync ?? true);
-    await store.#removeStaleTemps(real);
+    using dir = openRoot(real);
+    await store.#removeStaleTemps(dir);
     return store;
   }
 
@@ -105,89 +130,92 @@ export class LocalStore implements Store {
     return this.#root;
   }
 
-  async #removeStaleTemps(dir: string): Promise<void> {
-    for await (const e of Deno.readDir(dir)) {
-      const p = `${dir}/${e.name}`;
+  async #removeStaleTemps(dir: DirHandle): Promise<void> {
+    for await (const e of Deno.readDir(dir.path)) {
+      const p = `${dir.path}/${e.name}`;
       if (e.isFile && e.name.startsWith(TEMP_PREFIX)) await removeIfUnlocked(p);
-      else if (e.isDirectory && !e.isSymlink) await this.#removeStaleTemps(p);
+      else if (e.isDirectory && !e.isSymlink) {
+        using child = openChildDir(dir, e.name);
+        if (child) await this.#removeStaleTemps(child);
+      }
     }
   }
 
-  #join(path: RemotePath): string {
-    return path.segments.length === 0 ? this.#root : `${this.#root}/${path.segments.join("/")}`;
-  }
-
-  /** Absolute path of an existing entry, following symlinks, checked to be inside the root. */
-  async #existing(path: RemotePath): Promise<string> {
-    let real: string;
+  /** Resolves `path` below the root; see {@link resolve}. */
+  #resolve(path: RemotePath, followLast: boolean): Resolved {
     try {
-      real = await Deno.realPath(this.#join(path));
+      return resolve(this.#root, path.segments, followLast);
     } catch (err) {
+      if (err instanceof EscapeError) {
+        throw new StoreError("denied", path.text, "leads outside the shared folder");
+      }
       throw mapFsError(err, path);
     }
-    if (!isInside(this.#root, real)) {
-      throw new StoreError("denied", path.text, "leads outside the shared folder");
-    }
-    return real;
   }
 
-  /** Absolute path of `path` whose parent folder exists inside the root (the entry may not). */
-  async #inParent(path: RemotePath): Promise<string> {
-    // A parent that is not a folder makes the next operation fail with ENOTDIR (not_found).
-    const dir = await this.#existing(prefixOf(path, path.segments.length - 1));
-    return `${dir}/${path.segments[path.segments.length - 1]}`;
+  /** The parent folder of `path` (pinned) and its last name, which is not followed. */
+  #inParent(path: RemotePath): Resolved & { name: string } {
+    const r = this.#resolve(path, false);
+    if (r.name === null) throw new StoreError("not_found", path.text, "not found");
+    return r as Resolved & { name: string };
   }
 
-  async #entry(name: string, abs: string): Promise<StoreEntry | null> {
-    const info = await Deno.stat(abs);
-    if (!info.isFile && !info.isDirectory) return null;
-    return {
-      name,
-      kind: info.isDirectory ? "folder" : "file",
-      size: info.isDirectory ? 0 : info.size,
-      mtime: info.mtime ?? new Date(0),
-    };
+  /** Describes `name` in `dir`, following a symlink that stays inside; null if not served. */
+  async #describe(dir: DirHandle, folder: RemotePath, name: string): Promise<StoreEntry | null> {
+    const info = await Deno.lstat(`${dir.path}/${name}`);
+    if (!info.isSymlink) return describe(name, info);
+    using r = resolve(this.#root, [...folder.segments, name], true);
+    const target = r.name === null
+      ? await Deno.stat(r.dir.path)
+      : await Deno.lstat(`${r.dir.path}/${r.name}`);
+    return describe(name, target);
   }
 
   async *list(path: RemotePath): AsyncIterable<StoreEntry> {
-    const dir = await this.#existing(path);
-    const names: { name: string; link: boolean }[] = [];
+    using r = this.#resolve(path, true);
+    if (r.name !== null) {
+      const info = await Deno.lstat(`${r.dir.path}/${r.name}`).catch(() => null);
+      if (info === null) throw new StoreError("not_found", path.text, "not found");
+      throw new StoreError("not_folder", path.text, "not a folder");
+    }
+    const names: string[] = [];
     try {
-      for await (const e of Deno.readDir(dir)) {
-        if (!e.name.startsWith(TEMP_PREFIX)) names.push({ name: e.name, link: e.isSymlink });
+      for await (const e of Deno.readDir(r.dir.path)) {
+        if (!e.name.startsWith(TEMP_PREFIX)) names.push(e.name);
       }
     } catch (err) {
-      if (err instanceof Deno.errors.NotADirectory) {
-        throw new StoreError("not_folder", path.text, "not a folder");
-      }
       throw mapFsError(err, path);
     }
-    const describe = async ({ name, link }: { name: string; link: boolean }) => {
-      const abs = `${dir}/${name}`;
+    const entry = async (name: string) => {
       try {
-        if (link && !isInside(this.#root, await Deno.realPath(abs))) return null;
-        return await this.#entry(name, abs);
+        return await this.#describe(r.dir, path, name);
       } catch {
-        return null; // vanished meanwhile, or a dangling link: not listed
+        return null; // vanished meanwhile, a dangling link, or a link leading out: not listed
       }
     };
-    names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     // Stat in batches: the runtime runs them on its blocking pool in parallel.
     for (let i = 0; i < names.length; i += LIST_BATCH) {
-      for (const e of await Promise.all(names.slice(i, i + LIST_BATCH).map(describe))) {
+      for (const e of await Promise.all(names.slice(i, i + LIST_BATCH).map(entry))) {
         if (e) yield e;
       }
     }
   }
 
   async openRead(path: RemotePath): Promise<StoreReader> {
-    const abs = await this.#existing(path);
-    let file: Deno.FsFile;
+    using r = this.#resolve(path, true);
+    if (r.name === null) throw new StoreError("not_file", path.text, "not a file");
+    let opened: Deno.FsFile | "not_file" | "missing";
     try {
-      file = await Deno.open(abs, { read: true });
+      opened = await openRegularFile(r.dir, r.name);
     } catch (err) {
       throw mapFsError(err, path);
     }
+    if (opened === "missing") throw new StoreError("not_found", path.text, "not found");
+    if (opened === "not_file") {
+      throw new StoreError("not_file", path.text, "not a regular file (only files are served)");
+    }
+    const file = opened;
     try {
       const info = await file.stat();
       if (!info.isFile) throw new StoreError("not_file", path.text, "not a file");
@@ -218,17 +246,25 @@ export class LocalStore implements Store {
 
   async createWrite(path: RemotePath, options: WriteOptions): Promise<StoreWriter> {
     if (path.segments.length === 0) throw new StoreError("not_file", "", "no file name");
-    const target = await this.#inParent(path);
+    const parent = this.#inParent(path);
+    // The writer owns the pinned folder from here on and releases it when it finishes.
+    const dir = parent.dir.path;
+    const target = `${dir}/${parent.name}`;
     try {
       const info = await Deno.lstat(target);
       if (info.isDirectory) {
         throw new StoreError("exists_folder", path.text, "a folder has that name");
       }
       if (!options.overwrite) throw new StoreError("exists_file", path.text, "file already exists");
+      if (!info.isFile && !info.isSymlink) {
+        throw new StoreError("not_file", path.text, "not a regular file (only files are served)");
+      }
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw mapFsError(err, path);
+      if (!(err instanceof Deno.errors.NotFound)) {
+        parent[Symbol.dispose]();
+        throw mapFsError(err, path);
+      }
     }
-    const dir = target.slice(0, target.lastIndexOf("/"));
     let file: Deno.FsFile;
     let temp: string;
     for (;;) {
@@ -241,6 +277,7 @@ export class LocalStore implements Store {
         if (((await file.stat()).nlink ?? 1) > 0) break;
         file.close();
       } catch (err) {
+        parent[Symbol.dispose]();
         throw mapFsError(err, path);
       }
     }
@@ -248,7 +285,7 @@ export class LocalStore implements Store {
       file,
       temp,
       target,
-      dir,
+      parent.dir,
       path,
       options.overwrite,
       this.#sync,
@@ -260,10 +297,15 @@ export class LocalStore implements Store {
 
   async remove(path: RemotePath): Promise<void> {
     if (path.segments.length === 0) throw new StoreError("not_file", "", "not a file");
-    const abs = await this.#inParent(path);
+    using parent = this.#inParent(path);
+    const abs = `${parent.dir.path}/${parent.name}`;
     try {
       const info = await Deno.lstat(abs);
       if (info.isDirectory) throw new StoreError("not_file", path.text, "is a folder");
+      if (!info.isFile && !info.isSymlink) {
+        throw new StoreError("not_file", path.text, "not a regular file (only files are served)");
+      }
+      // unlink(2) of a name in a pinned folder: a link is removed itself, never its target.
       await Deno.remove(abs);
     } catch (err) {
       throw mapFsError(err, path);
@@ -275,13 +317,15 @@ export class LocalStore implements Store {
     // Create one level at a time so every existing level is checked for escaping links.
     for (let i = 1; i <= path.segments.length; i++) {
       const part = prefixOf(path, i);
-      const abs = await this.#inParent(part);
+      using parent = this.#inParent(part);
+      const abs = `${parent.dir.path}/${parent.name}`;
       try {
         await Deno.mkdir(abs);
       } catch (err) {
         if (!(err instanceof Deno.errors.AlreadyExists)) throw mapFsError(err, path);
-        const info = await Deno.stat(abs).catch(() => null);
-        if (!info?.isDirectory) {
+        // A link here is followed (or refused) by the next level's resolution.
+        const info = await Deno.lstat(abs).catch(() => null);
+        if (!info?.isDirectory && !info?.isSymlink) {
           throw new StoreError("exists_file", path.text, `"${part.text}" is a file`);
         }
         if (i === path.segments.length) {
@@ -295,10 +339,12 @@ export class LocalStore implements Store {
     if (path.segments.length === 0) {
       throw new StoreError("denied", "", "the shared folder itself cannot be removed");
     }
-    const abs = await this.#inParent(path);
+    using parent = this.#inParent(path);
+    const abs = `${parent.dir.path}/${parent.name}`;
     try {
       const info = await Deno.lstat(abs);
       if (!info.isDirectory) throw new StoreError("not_folder", path.text, "not a folder");
+      // rmdir(2) and Rust's remove_dir_all never follow a link inside what they remove.
       if (!recursive) {
         for await (const _ of Deno.readDir(abs)) {
           throw new StoreError("not_empty", path.text, "not empty");
@@ -346,7 +392,7 @@ class LocalWriter implements StoreWriter {
   #file: Deno.FsFile | null;
   #temp: string;
   #target: string;
-  #dir: string;
+  #dir: DirHandle;
   #path: RemotePath;
   #overwrite: boolean;
   #sync: GroupSync | null;
@@ -357,7 +403,7 @@ class LocalWriter implements StoreWriter {
     file: Deno.FsFile,
     temp: string,
     target: string,
-    dir: string,
+    dir: DirHandle,
     path: RemotePath,
     overwrite: boolean,
     sync: GroupSync | null,
@@ -400,13 +446,15 @@ class LocalWriter implements StoreWriter {
       }
       file.close();
       this.#file = null;
-      await this.#sync?.syncDir(this.#dir);
+      await this.#sync?.syncDir(this.#dir.path, dirKey(this.#dir));
       this.#finished = true;
+      this.#dir[Symbol.dispose]();
       this.#done();
     } catch (err) {
+      // A folder or file that took the name meanwhile (asked while the folder is still pinned).
+      const folder = (await Deno.lstat(this.#target).catch(() => null))?.isDirectory;
       await this.abort();
-      // A folder or file that took the name meanwhile.
-      if ((await Deno.lstat(this.#target).catch(() => null))?.isDirectory) {
+      if (folder) {
         throw new StoreError("exists_folder", this.#path.text, "a folder has that name");
       }
       if (err instanceof Deno.errors.AlreadyExists) {
@@ -426,6 +474,7 @@ class LocalWriter implements StoreWriter {
     }
     this.#file = null;
     await Deno.remove(this.#temp).catch(() => {});
+    this.#dir[Symbol.dispose]();
     this.#done();
   }
 }
