@@ -1,5 +1,6 @@
 /**
- * Race-free path resolution below the served root. On Linux every step opens one name relative
+ * Race-free path resolution below the served root. On Linux (with `--allow-all`, which Deno
+ * requires for `/proc/self/fd`) every step opens one name relative
  * to an already open folder with O_NOFOLLOW, symlinks are read and resolved here (never by the
  * kernel), `..` pops a stack of open folders, and the result is an open folder descriptor that
  * later operations address as `/proc/self/fd/N/name`: a folder swapped for a symlink after
@@ -106,8 +107,32 @@ const pathOps: WalkOps = {
   },
 };
 
-/** Whether resolution pins folders by descriptor (Linux with FFI) rather than by path. */
-export const RACE_FREE = libc !== null;
+/**
+ * Whether `/proc/self/fd/N` paths may be used: Deno lets only a process with all permissions
+ * (`--allow-all`) touch them, because they can reach any file.
+ */
+function procFdUsable(): boolean {
+  if (libc === null) return false;
+  let fd: Fd;
+  try {
+    fd = libc.openDir("/");
+  } catch {
+    return false;
+  }
+  try {
+    return Deno.statSync(`/proc/self/fd/${fd}`).isDirectory;
+  } catch {
+    return false;
+  } finally {
+    libc.close(fd);
+  }
+}
+
+/**
+ * Whether resolution pins folders by descriptor (Linux, with `--allow-all`) rather than by
+ * path string. See docs/security.md.
+ */
+export const RACE_FREE: boolean = procFdUsable();
 
 const ops: WalkOps = RACE_FREE ? fdOps : pathOps;
 
