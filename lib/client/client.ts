@@ -35,7 +35,7 @@ import {
 import { withAdvice } from "./advice.ts";
 import { downloadToFile } from "./download_file.ts";
 import type { ConnectOptions, FileTransferOptions, TransferResult } from "./options.ts";
-import { scramLogin } from "./scram_login.ts";
+import { scramLogin, startScramLogin } from "./scram_login.ts";
 
 /**
  * A logged-in connection to a fileshare server. Calls are queued, one request at a time;
@@ -108,8 +108,9 @@ export class FileshareClient implements AsyncDisposable {
     try {
       const client = options.clientName ?? "fileshare-client";
       await conn.send(helloRequest(client, options.run || undefined));
+      const first = await startScramLogin(conn, options.user);
       parseHelloResponse(await conn.expectMessage());
-      const readOnly = await scramLogin(conn, options.user, options.password);
+      const readOnly = await scramLogin(conn, first, options.password);
       return new FileshareClient(
         conn,
         options.user,

@@ -1,6 +1,5 @@
 /**
- * The client's half of the SCRAM-SHA-256 login, over a connection that has finished the
- * version handshake.
+ * The client's half of the SCRAM-SHA-256 login, over a connection whose hello is sent.
  * @module
  */
 import { createHash } from "node:crypto";
@@ -11,6 +10,7 @@ import { parseAuthContinueResponse, parseAuthOkResponse } from "../protocol/resp
 import {
   b64,
   clientFinal,
+  type ClientFirst,
   clientFirst,
   parseServerFirst,
   saltedPassword,
@@ -28,17 +28,25 @@ function cacheKey(password: string, salt: Uint8Array, iterations: number): strin
 }
 
 /**
- * Logs in as `user` with SCRAM-SHA-256 and checks the server's signature; returns whether the
- * account is read-only. A wrong password, an unknown user or a server that cannot prove it
- * knows the password throws {@link AuthError}.
+ * Sends SCRAM's first message for `user`. It may go out right behind the hello, before the
+ * hello's answer (the server reads requests in order), which saves a round trip.
+ */
+export async function startScramLogin(conn: FrameConn, user: string): Promise<ClientFirst> {
+  const first = clientFirst(user);
+  await conn.send(authStartRequest(first.message));
+  return first;
+}
+
+/**
+ * Finishes the SCRAM-SHA-256 login that {@link startScramLogin} began and checks the server's
+ * signature; returns whether the account is read-only. A wrong password, an unknown user or a
+ * server that cannot prove it knows the password throws {@link AuthError}.
  */
 export async function scramLogin(
   conn: FrameConn,
-  user: string,
+  first: ClientFirst,
   password: string,
 ): Promise<boolean> {
-  const first = clientFirst(user);
-  await conn.send(authStartRequest(first.message));
   const reply = parseAuthContinueResponse(await conn.expectMessage());
   try {
     const server = parseServerFirst(reply.message, first.nonce);
