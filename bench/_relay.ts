@@ -86,6 +86,9 @@ export class DelayRelay implements AsyncDisposable {
       return;
     }
     this.#conns.add(server);
+    // Forward each chunk as it is released: Nagle's algorithm on the relay's own sockets would
+    // hold small writes for an ACK and add delays that no endpoint asked for.
+    for (const c of [client, server]) (c as Deno.TcpConn).setNoDelay(true);
     let last: "client" | "server" | null = null;
     const seen = (from: "client" | "server") => {
       if (from === "client" && last !== "client") this.#stats.clientFlights++;
