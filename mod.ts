@@ -43,4 +43,9 @@ export {
   PathError,
   ProtocolError,
 } from "./lib/protocol/errors.ts";
-export { ERROR_CODES, type ErrorCode } from "./lib/protocol/codes.ts";
+export {
+  ERROR_CODES,
+  ERROR_REASONS,
+  type ErrorCode,
+  type ErrorReason,
+} from "./lib/protocol/codes.ts";

@@ -43,3 +43,23 @@ export type ErrorCode = typeof ERROR_CODES[number];
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
 }
+
+/**
+ * Why a request was refused, finer than its {@link ErrorCode}: sent beside the code so that a
+ * client can choose its advice without reading the message's words (see docs/protocol.md).
+ */
+export const ERROR_REASONS = [
+  "exists_file",
+  "exists_folder",
+  "not_empty",
+  "not_folder",
+  "not_file",
+] as const;
+
+/** One of the protocol's refusal reasons: what `FileshareError.reason` holds. */
+export type ErrorReason = typeof ERROR_REASONS[number];
+
+/** Whether `value` is a known refusal reason. */
+export function isErrorReason(value: unknown): value is ErrorReason {
+  return typeof value === "string" && (ERROR_REASONS as readonly string[]).includes(value);
+}

@@ -1,4 +1,4 @@
-import type { ErrorCode } from "./codes.ts";
+import type { ErrorCode, ErrorReason } from "./codes.ts";
 
 /**
  * A failure that has a protocol error code: raised by the server's handlers (and sent to the
@@ -23,12 +23,19 @@ import type { ErrorCode } from "./codes.ts";
 export class FileshareError extends Error {
   /** The protocol error code. */
   readonly code: ErrorCode;
+  /** Why, where the code alone does not say (e.g. EXISTS as a file or as a folder). */
+  readonly reason: ErrorReason | undefined;
 
-  /** Creates an error with a protocol code and a human-readable message. */
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+  /** Creates an error with a protocol code, a human-readable message and an optional reason. */
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: ErrorOptions & { reason?: ErrorReason },
+  ) {
     super(message, options);
     this.name = "FileshareError";
     this.code = code;
+    this.reason = options?.reason;
   }
 }
 

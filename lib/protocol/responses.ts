@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type ErrorCode, isErrorCode } from "./codes.ts";
+import { type ErrorCode, type ErrorReason, isErrorCode, isErrorReason } from "./codes.ts";
 import { AuthError, FileshareError, ProtocolError } from "./errors.ts";
 import { type DirEntry, PROTOCOL_VERSIONS } from "./messages.ts";
 
@@ -59,6 +59,8 @@ export interface ErrorResponse {
   status: "error";
   code: ErrorCode;
   message: string;
+  /** Present where the code alone does not say why (see {@link ErrorReason}). */
+  reason?: ErrorReason;
 }
 
 /** Any response a command handler may send as its final answer. */
@@ -114,8 +116,17 @@ export function okResponse(): OkResponse {
 }
 
 /** Builds an error response. */
-export function errorResponse(code: ErrorCode, message: string): ErrorResponse {
-  return { status: "error", code, message };
+export function errorResponse(
+  code: ErrorCode,
+  message: string,
+  reason?: ErrorReason,
+): ErrorResponse {
+  return reason === undefined ? { status: "error", code, message } : {
+    status: "error",
+    code,
+    message,
+    reason,
+  };
 }
 
 /** Whether a response message is an error; validates its fields on the way. */
@@ -123,13 +134,14 @@ export function asErrorResponse(msg: Record<string, unknown>): ErrorResponse | n
   if (msg.status !== "error") return null;
   const code = isErrorCode(msg.code) ? msg.code : "INTERNAL";
   const message = typeof msg.message === "string" ? msg.message.slice(0, 4096) : "Unknown error";
-  return { status: "error", code, message };
+  // An unknown reason (a newer server) is dropped: the code still holds.
+  return errorResponse(code, message, isErrorReason(msg.reason) ? msg.reason : undefined);
 }
 
 /** The error a client raises for an error response: {@link AuthError} for AUTH_FAILED. */
 export function responseError(response: ErrorResponse): FileshareError {
   if (response.code === "AUTH_FAILED") return new AuthError(response.message);
-  return new FileshareError(response.code, response.message);
+  return new FileshareError(response.code, response.message, { reason: response.reason });
 }
 
 /** Throws the error an error response carries, or ProtocolError for another status. */

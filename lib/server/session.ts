@@ -153,7 +153,7 @@ export class Session {
       if (!(this.#closing && err instanceof ConnectionError)) {
         this.#logError(err);
         if (err instanceof FileshareError && !this.#conn.closed) {
-          await this.#conn.send(errorResponse(err.code, err.message)).catch(() => {});
+          await this.#conn.send(errorResponse(err.code, err.message, err.reason)).catch(() => {});
         }
       }
     } finally {
@@ -296,7 +296,7 @@ export class Session {
         keepOpen = false;
       }
       if (!responded && !this.#conn.closed && err instanceof FileshareError) {
-        await this.#conn.send(errorResponse(err.code, err.message)).catch(() => {
+        await this.#conn.send(errorResponse(err.code, err.message, err.reason)).catch(() => {
           keepOpen = false;
         });
       }

@@ -1,4 +1,4 @@
-import type { ErrorCode } from "../protocol/codes.ts";
+import type { ErrorCode, ErrorReason } from "../protocol/codes.ts";
 import { ConnectionError, FileshareError, InternalError } from "../protocol/errors.ts";
 import { StoreError, type StoreErrorKind } from "../store/store.ts";
 
@@ -12,6 +12,15 @@ const CODES: Record<StoreErrorKind, ErrorCode> = {
   denied: "DENIED",
   storage_full: "LIMIT",
   storage_unavailable: "UNAVAILABLE",
+};
+
+/** The reasons sent beside the code, where the code alone does not say which kind it was. */
+const REASONS: Partial<Record<StoreErrorKind, ErrorReason>> = {
+  exists_file: "exists_file",
+  exists_folder: "exists_folder",
+  not_empty: "not_empty",
+  not_folder: "not_folder",
+  not_file: "not_file",
 };
 
 /** The protocol code a store error kind is sent as. */
@@ -28,7 +37,10 @@ export function codeOfStoreError(kind: StoreErrorKind): ErrorCode {
 export function toWireError(what: string, err: unknown): unknown {
   if (err instanceof FileshareError || err instanceof ConnectionError) return err;
   if (!(err instanceof StoreError)) return InternalError.wrap(err, what);
-  return new FileshareError(CODES[err.kind], `${what}: ${err.detail}`, { cause: err });
+  return new FileshareError(CODES[err.kind], `${what}: ${err.detail}`, {
+    cause: err,
+    reason: REASONS[err.kind],
+  });
 }
 
 /** Runs a store call, mapping its {@link StoreError} to the wire error for `what`. */
