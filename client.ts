@@ -19,6 +19,13 @@ import { reportCliError } from "./lib/cli/errors.ts";
 import { DEFAULT_SERVER } from "./lib/cli/address.ts";
 import { env } from "./lib/cli/credentials.ts";
 import { VERSION } from "./lib/cli/version.ts";
+import { stdinIsTerminal } from "./lib/cli/password.ts";
+import {
+  TRUST_FLAGS,
+  TRUST_USAGE,
+  TRUST_VALUE_FLAGS,
+  trustFromFlags,
+} from "./lib/cli/trust_flags.ts";
 
 const USAGE = `Usage: client [options] COMMAND [ARGS]
        client [options]            (no command: interactive shell, or a script on stdin)
@@ -39,6 +46,7 @@ Options:
   --json               print the result as one JSON value on stdout (nothing else there)
   -q, --quiet          no progress bar
   --keep-going         script mode: run every line even after a failure (exit 1 if any)
+${TRUST_USAGE}
   -h, --help           show this help, or with a command that command's help
   --version            print the version
 
@@ -53,7 +61,7 @@ Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error.`;
 /** Index of the command word: the first argument that is neither a flag nor a flag's value. */
 function commandIndex(args: string[]): number {
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--server" || args[i] === "--user") i++;
+    if (args[i] === "--server" || args[i] === "--user" || TRUST_VALUE_FLAGS.includes(args[i])) i++;
     else if (!args[i].startsWith("-")) return i;
   }
   return -1;
@@ -79,6 +87,7 @@ function parse(args: string[]) {
       "keep-going": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
       version: { type: "boolean", default: false },
+      ...TRUST_FLAGS,
     },
   });
 }
@@ -102,12 +111,18 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     const server = values.server ?? env("FILESHARE_SERVER") ?? DEFAULT_SERVER;
+    const tls = await trustFromFlags(values, stdinIsTerminal() && !values["password-stdin"]);
     if (word === undefined) {
-      return await startShell({ ...values, server, serverGiven: values.server !== undefined });
+      return await startShell({
+        ...values,
+        server,
+        serverGiven: values.server !== undefined,
+        tls,
+      });
     }
     const given = values as Record<string, unknown>;
     const flags = Object.fromEntries(commandFlags().map((f) => [f.name, given[f.name] === true]));
-    console.log(await runOneShot(word, rest, { ...values, server, flags }));
+    console.log(await runOneShot(word, rest, { ...values, server, flags, tls }));
     return 0;
   } catch (err) {
     return reportCliError(err, USAGE);

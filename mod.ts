@@ -49,3 +49,11 @@ export {
   type ErrorCode,
   type ErrorReason,
 } from "./lib/protocol/codes.ts";
+export { type ServerTrust, ServerTrustError, type TrustQuestion } from "./lib/tls/trust.ts";
+export {
+  defaultKnownServersPath,
+  type KnownServer,
+  KnownServers,
+} from "./lib/tls/known_servers.ts";
+export type { CertificateInfo } from "./lib/tls/x509.ts";
+export { parseFingerprint } from "./lib/tls/fingerprint.ts";

@@ -23,6 +23,7 @@ import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
 import { SERVER_NAME, VERSION } from "./lib/cli/version.ts";
 import { promptHidden, readStdinLine, stdinIsTerminal } from "./lib/cli/password.ts";
+import { serverTls } from "./lib/tls/server_tls.ts";
 
 const USAGE = `Usage:
   server [options]                       serve the shared folder
@@ -47,11 +48,17 @@ Options:
   --idle-timeout SECS    close idle connections after this long (default 300)
   --grace SECS           on SIGINT/SIGTERM, let transfers finish this long (default 10)
   --max-connections N    connections served at once (default 4096)
+  --tls-cert FILE        TLS certificate chain, PEM (default: the server's own, made on
+                         first start next to the users file)
+  --tls-key FILE         private key of --tls-cert, PEM
+  --no-tls               serve without encryption (passwords' SCRAM exchange and file
+                         contents cross the network in clear); --tls is the default
   -h, --help             show this help
   --version              print the version
 
 Relative paths resolve against the folder you ran the command from.
-When ready the server prints "listening on HOST:PORT".`;
+At every start the server prints its certificate's SHA-256 fingerprint; clients compare
+it the first time they connect. When ready it prints "listening on HOST:PORT".`;
 
 function positiveInt(value: string | undefined, name: string, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
@@ -171,6 +178,10 @@ async function serve(args: string[]): Promise<number> {
       "idle-timeout": { type: "string" },
       grace: { type: "string" },
       "max-connections": { type: "string" },
+      tls: { type: "boolean", default: false },
+      "no-tls": { type: "boolean", default: false },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
       version: { type: "boolean", default: false },
     },
@@ -222,6 +233,14 @@ async function serve(args: string[]): Promise<number> {
       if (users === null) throw err;
     }
   }
+  const tls = await serverTls({
+    enabled: !values["no-tls"],
+    tlsGiven: values.tls,
+    certPath: values["tls-cert"] === undefined ? undefined : userPath(values["tls-cert"]),
+    keyPath: values["tls-key"] === undefined ? undefined : userPath(values["tls-key"]),
+    // Next to the users file (for a shared NATS store: next to where it would be on disk).
+    ownDir: userPath(values.users).replace(/[\\/][^\\/]*$/, "") || ".",
+  });
   const store = await openStore(choice, values.root, !values["no-fsync"]);
   const log = await ActivityLog.open(userPath(values.log));
   const server = FileshareServer.listen({
@@ -233,6 +252,7 @@ async function serve(args: string[]): Promise<number> {
     serverName: SERVER_NAME,
     defaultIterations: DEFAULT_ITERATIONS,
     authFailDelayMs: 200,
+    tls: tls ?? undefined,
   }, { store, users, log });
   const started = performance.now();
   log.write({
@@ -244,6 +264,17 @@ async function serve(args: string[]): Promise<number> {
     pid: Deno.pid,
     root: store.location,
   });
+  if (tls === null) {
+    console.error(
+      "WARNING: TLS is off (--no-tls): logins and file contents cross the network in clear, " +
+        "and clients cannot tell this server from an impostor. Use it only on a trusted network.",
+    );
+  } else {
+    if (tls.created) {
+      console.log(`Created a TLS key and self-signed certificate: "${tls.certPath}"`);
+    }
+    console.log(`TLS certificate SHA-256 fingerprint: ${tls.fingerprint}`);
+  }
   console.log(`listening on ${values.host}:${server.addr.port}`);
 
   const reason = await stop.promise;

@@ -139,7 +139,15 @@ async function startFileshare(dir: string, args: string[]): Promise<Peer> {
     port: srv.port,
     root,
     client(port = srv.port) {
-      const base = [...toolArgs("client"), "--server", `127.0.0.1:${port}`, "--user", "bench"];
+      // The server's own certificate file pins it without a separate certificate fetch.
+      const base = [
+        ...toolArgs("client"),
+        "--server",
+        `127.0.0.1:${port}`,
+        "--user",
+        "bench",
+        ...(srv.fingerprint ? ["--ca", `${dir}/server-cert.pem`] : []),
+      ];
       const one = (args: string[]): Invocation => ({
         cmd: Deno.execPath(),
         args: [...base, "-q", "--json", ...args],

@@ -31,6 +31,7 @@ import {
   type ChildServer,
   sha256File,
   spawnServer,
+  testTrust,
   USERS,
   writeRandomFile,
   writeTestUsers,
@@ -140,6 +141,7 @@ function connect(port: number): Promise<FileshareClient> {
     port,
     user: USERS.alice.name,
     password: USERS.alice.password,
+    tls: testTrust(),
   });
 }
 
@@ -299,6 +301,7 @@ async function concurrentClients(b: Bench): Promise<void> {
             port: b.fast.port,
             user: USERS.alice.name,
             password: USERS.alice.password,
+            tls: testTrust(),
             clients,
             files: 1,
             size: b.scale.load,

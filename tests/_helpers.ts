@@ -12,6 +12,56 @@ import { FrameConn } from "../lib/protocol/conn.ts";
 import { clientFinal, clientFirst, parseServerFirst, saltedPassword } from "../lib/auth/scram.ts";
 import { writeAll } from "../lib/write_all.ts";
 import { type BadLine, readEvents } from "../lib/report/read_log.ts";
+import { type CertifiedKey, createSelfSignedCertificate } from "../lib/tls/certificate.ts";
+import { certificateFingerprint, pemCertificates } from "../lib/tls/fingerprint.ts";
+import type { ServerTrust } from "../lib/tls/trust.ts";
+
+let testCert: Promise<CertifiedKey & { fingerprint: string }> | null = null;
+
+/**
+ * The certificate every in-process test server presents (made once per test process, for
+ * localhost and the loopback addresses).
+ */
+export function testCertificate(): Promise<CertifiedKey & { fingerprint: string }> {
+  testCert ??= createSelfSignedCertificate(["localhost", "127.0.0.1", "::1"]).then((c) => {
+    const fingerprint = certificateFingerprint(pemCertificates(c.cert)[0]);
+    trustedFingerprints.add(fingerprint);
+    return { ...c, fingerprint };
+  });
+  return testCert;
+}
+
+/**
+ * Fingerprints of the servers this test process started (its test certificate and every
+ * spawned server's own): client children trust them through FILESHARE_TRUST, as a script
+ * would, unless a test sets FILESHARE_TRUST itself.
+ */
+const trustedFingerprints = new Set<string>();
+
+/** Trust in every server this test process started, for clients run in-process. */
+export function testTrust(): ServerTrust {
+  return { fingerprints: [...trustedFingerprints] };
+}
+
+/** A config folder that does not exist, so children never read the user's known servers. */
+export const NO_CONFIG_DIR = `${
+  Deno.env.get("TMPDIR") ?? "/tmp"
+}/fileshare-test-no-config-${Deno.pid}`;
+
+/**
+ * Opens a connection to a test server: TLS pinned to the test certificate, or clear text
+ * with `plain`.
+ */
+export async function openConn(port: number, plain = false): Promise<Deno.Conn> {
+  const raw = await Deno.connect({ hostname: "127.0.0.1", port });
+  if (plain) return raw;
+  raw.setNoDelay(true);
+  const cert = certByPort.get(port) ?? (await testCertificate()).cert;
+  return await Deno.startTls(raw, { caCerts: [cert], hostname: "127.0.0.1" });
+}
+
+/** Certificates of spawned servers by port (in-process servers use the test certificate). */
+const certByPort = new Map<number, string>();
 
 /** Project root (absolute, no trailing slash). */
 export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -35,6 +85,10 @@ export interface TestServer extends AsyncDisposable {
   port: number;
   server: FileshareServer;
   log: ActivityLog;
+  /** SHA-256 fingerprint of the server's certificate; undefined for a `plain` server. */
+  fingerprint: string | undefined;
+  /** Trust that verifies this server (false for a `plain` one), for `tls` of connect(). */
+  tls: ServerTrust | false;
   /** Connects and logs in as a test user. */
   connect(user?: keyof typeof USERS, extra?: { run?: string }): Promise<FileshareClient>;
   /** Parsed lines of the activity log (flushes first). */
@@ -52,14 +106,20 @@ export async function writeTestUsers(path: string): Promise<void> {
   await users.save();
 }
 
-/** Starts an in-process server on 127.0.0.1, port 0, temp root. */
+/**
+ * Starts an in-process server on 127.0.0.1, port 0, temp root; with TLS and the test
+ * certificate unless `plain`.
+ */
 export async function startServer(
   options: Partial<ServerOptions> & {
     fsync?: boolean;
+    /** Serve without TLS. */
+    plain?: boolean;
     /** Wraps the real store, e.g. to inject faults. */
     wrapStore?: (store: LocalStore) => Store;
   } = {},
 ): Promise<TestServer> {
+  const cert = options.plain ? null : await testCertificate();
   const dir = await Deno.makeTempDir({ prefix: "fileshare-test-" });
   const usersPath = `${dir}/users.json`;
   const logPath = `${dir}/log.jsonl`;
@@ -67,7 +127,7 @@ export async function startServer(
   const users = (await UsersFile.load(usersPath))!;
   const store = await LocalStore.open(`${dir}/root`, { fsync: options.fsync ?? false });
   const log = await ActivityLog.open(logPath);
-  const { wrapStore, ...serverOptions } = options;
+  const { wrapStore, plain: _plain, ...serverOptions } = options;
   const server = FileshareServer.listen({
     hostname: "127.0.0.1",
     port: 0,
@@ -77,8 +137,11 @@ export async function startServer(
     serverName: "fileshare/test",
     defaultIterations: 4096,
     authFailDelayMs: 0,
+    ...(cert ? { tls: { cert: cert.cert, key: cert.key } } : {}),
     ...serverOptions,
   }, { store: wrapStore ? wrapStore(store) : store, users, log });
+  // The certificate itself (as --ca FILE gives it) pins it without a separate fetch.
+  const tls: ServerTrust | false = cert ? { ca: cert.cert } : false;
   const port = server.addr.port;
   let closed = false;
   const close = async () => {
@@ -100,12 +163,15 @@ export async function startServer(
     port,
     server,
     log,
+    fingerprint: cert?.fingerprint,
+    tls,
     connect: (user = "alice", extra = {}) =>
       FileshareClient.connect({
         hostname: "127.0.0.1",
         port,
         user: USERS[user].name,
         password: USERS[user].password,
+        tls,
         ...extra,
       }),
     logLines: async () => {
@@ -152,7 +218,15 @@ export function toolArgs(tool: Tool): string[] {
 function childEnv(cwd: string, env: Record<string, string> = {}): Record<string, string> {
   const base = Deno.env.toObject();
   for (const k of Object.keys(base)) if (k.startsWith("FILESHARE_")) delete base[k];
-  return { ...base, NO_COLOR: "1", INIT_CWD: cwd, ...env };
+  const trust = [...trustedFingerprints].join(",");
+  return {
+    ...base,
+    NO_COLOR: "1",
+    INIT_CWD: cwd,
+    XDG_CONFIG_HOME: NO_CONFIG_DIR,
+    ...(trust ? { FILESHARE_TRUST: trust } : {}),
+    ...env,
+  };
 }
 
 /** Runs a tool to completion with optional stdin text. */
@@ -196,6 +270,10 @@ export async function runTool(
 export interface ChildServer extends AsyncDisposable {
   process: Deno.ChildProcess;
   port: number;
+  /** The certificate fingerprint the server printed (undefined with --no-tls). */
+  fingerprint: string | undefined;
+  /** Trust that verifies this server (false with --no-tls), for `tls` of connect(). */
+  tls: ServerTrust | false;
   /** Everything the server printed on stdout so far (including the listening line). */
   stdout(): string;
   /** Sends a signal and waits for exit; returns the exit code and all output. */
@@ -258,6 +336,16 @@ export async function spawnServer(
     const m = /listening on \S+:(\d+)/.exec(out);
     if (m) port = Number(m[1]);
   }
+  const fingerprint = /fingerprint: ([0-9A-F:]{95})/.exec(out)?.[1];
+  if (fingerprint) trustedFingerprints.add(fingerprint);
+  const certPath = /Created a TLS key and self-signed certificate: "([^"]+)"/.exec(out)?.[1];
+  const certPem = certPath ? await Deno.readTextFile(certPath) : undefined;
+  if (certPem) certByPort.set(port, certPem);
+  const tls: ServerTrust | false = certPem
+    ? { ca: certPem }
+    : fingerprint
+    ? { fingerprints: [fingerprint] }
+    : false;
   const outPump = (async () => {
     for (;;) {
       const { value, done } = await reader.read();
@@ -285,6 +373,8 @@ export async function spawnServer(
   return {
     process,
     port,
+    fingerprint,
+    tls,
     stdout: () => out,
     stop,
     [Symbol.asyncDispose]: async () => {
@@ -336,9 +426,9 @@ export async function listTree(dir: string, prefix = ""): Promise<string[]> {
 /** Opens a raw framed connection and completes the handshake (and SCRAM login unless `login` is false). */
 export async function rawSession(
   port: number,
-  options: { user?: keyof typeof USERS; login?: boolean } = {},
+  options: { user?: keyof typeof USERS; login?: boolean; plain?: boolean } = {},
 ): Promise<FrameConn> {
-  const conn = new FrameConn(await Deno.connect({ hostname: "127.0.0.1", port }), {
+  const conn = new FrameConn(await openConn(port, options.plain), {
     timeoutMs: 10_000,
   });
   try {

@@ -53,6 +53,7 @@ export async function startTarget(args: string[] = []): Promise<HostileTarget> {
         user: USERS[user].name,
         password: USERS[user].password,
         timeoutMs: 20_000,
+        tls: server.tls,
       }),
     [Symbol.asyncDispose]: close,
   };

@@ -7,6 +7,7 @@ import { TEMP_PREFIX } from "../lib/store/paths.ts";
 import type { ByteSource } from "../lib/transfer.ts";
 import {
   listTree,
+  openConn,
   rawSession,
   sha256File,
   startServer,
@@ -211,7 +212,13 @@ Deno.test("authentication failures look the same for a wrong password and an unk
   const attempt = async (user: string, password: string) => {
     const { FileshareClient } = await import("../lib/client/client.ts");
     return await rejects(
-      FileshareClient.connect({ hostname: "127.0.0.1", port: srv.port, user, password }),
+      FileshareClient.connect({
+        hostname: "127.0.0.1",
+        port: srv.port,
+        user,
+        password,
+        tls: srv.tls,
+      }),
       "AUTH_FAILED",
     );
   };
@@ -373,7 +380,7 @@ Deno.test("nothing but the handshake and login is served before authentication",
     assert.equal(await conn.readMessage().catch(() => null), null, "connection is closed");
   }
   // Nor before the handshake.
-  const raw = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+  const raw = await openConn(srv.port);
   await raw.write(encodeMessage({ op: "dir", path: "" }));
   const buf = new Uint8Array(4096);
   const n = await raw.read(buf);
@@ -419,7 +426,7 @@ Deno.test("a newer-only client gets VERSION and a stranger gets BAD_REQUEST", as
       [{ op: "hello", protocol: "ftp", versions: [1], client: "x" }, "BAD_REQUEST"],
     ] as const
   ) {
-    const raw = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+    const raw = await openConn(srv.port);
     await raw.write(encodeMessage(hello));
     const buf = new Uint8Array(4096);
     const n = await raw.read(buf);

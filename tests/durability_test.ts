@@ -119,6 +119,7 @@ Deno.test("server flushes each upload's file before linking it and its folder af
             port: srv.port,
             user: USERS.alice.name,
             password: USERS.alice.password,
+            tls: srv.tls,
           })),
       );
       try {

@@ -15,6 +15,7 @@ import {
 } from "../lib/auth/scram.ts";
 import {
   listTree,
+  openConn,
   rawSession,
   spawnServer,
   startServer,
@@ -28,7 +29,7 @@ const enc = new TextEncoder();
 
 /** A raw framed connection that has not sent anything yet. */
 async function rawConn(port: number): Promise<FrameConn> {
-  return new FrameConn(await Deno.connect({ hostname: "127.0.0.1", port }), { timeoutMs: 10_000 });
+  return new FrameConn(await openConn(port), { timeoutMs: 10_000 });
 }
 
 function header(type: number, length: number): Uint8Array {
@@ -267,7 +268,7 @@ Deno.test("a malformed frame gets an error, closes its connection, and the serve
     await expectClosed(conn);
   });
   await t.step("a frame cut off by the peer", async () => {
-    const raw = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+    const raw = await openConn(srv.port);
     await raw.write(encodeMessage({ op: "hello" }).subarray(0, 8));
     raw.close();
   });
@@ -476,6 +477,7 @@ Deno.test("the activity log has every event with the documented fields and no se
         port: srv.port,
         user: "alice",
         password: "Wrong-Secret-123",
+        tls: srv.tls,
       })
     ),
   );

@@ -60,7 +60,13 @@ function shellFor(
   progress: ProgressOutput | null = null,
 ): Shell {
   return new Shell({
-    login: { hostname: "127.0.0.1", port: srv.port, user: "alice", password: USERS.alice.password },
+    login: {
+      hostname: "127.0.0.1",
+      port: srv.port,
+      user: "alice",
+      password: USERS.alice.password,
+      tls: srv.tls,
+    },
     localCwd,
     progress,
     color: false,

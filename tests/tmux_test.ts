@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { CONFIG, listTree, ROOT, startServer, USERS, writeRandomFile } from "./_helpers.ts";
+import {
+  CONFIG,
+  listTree,
+  NO_CONFIG_DIR,
+  ROOT,
+  startServer,
+  testTrust,
+  USERS,
+  writeRandomFile,
+} from "./_helpers.ts";
 
 async function tmux(...args: string[]): Promise<string> {
   let out: Deno.CommandOutput;
@@ -89,6 +98,8 @@ class Terminal implements AsyncDisposable {
 function clientCommand(env: string[], args: string[]): string {
   return [
     "env",
+    `XDG_CONFIG_HOME=${quote(NO_CONFIG_DIR)}`,
+    `FILESHARE_TRUST=${testTrust().fingerprints!.join(",")}`,
     ...env,
     "NO_COLOR=1",
     quote(Deno.execPath()),
@@ -172,6 +183,43 @@ Deno.test("the shell re-prompts after a failed login, up to three times", async 
   assert.ok(!text.includes("half-typed"), "the cleared line was not run");
   await tmux("send-keys", "-t", t.name, "C-d");
   await t.waitFor(/EXITED 0/);
+});
+
+Deno.test("an unknown server's fingerprint is shown and accepted at the prompt, then remembered", async () => {
+  await using srv = await startServer();
+  const config = await Deno.makeTempDir({ prefix: "fileshare-tmux-config-" });
+  try {
+    const env = [
+      "FILESHARE_TRUST=",
+      `XDG_CONFIG_HOME=${quote(config)}`,
+      `FILESHARE_PASSWORD=${quote(USERS.alice.password)}`,
+    ];
+    const args = ["--server", `127.0.0.1:${srv.port}`, "--user", "alice"];
+    {
+      await using t = await Terminal.start(clientCommand(env, args));
+      const text = await t.waitFor(/Type yes, no or the fingerprint:\s*$/m);
+      assert.match(text, /authenticity of server 127\.0\.0\.1:\d+ can't be established/);
+      assert.ok(text.includes(srv.fingerprint!), "the prompt shows the fingerprint");
+      // Paste the fingerprint as the server printed it, without colons, in lower case.
+      await t.type(srv.fingerprint!.replaceAll(":", "").toLowerCase());
+      await t.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
+      await tmux("send-keys", "-t", t.name, "C-d");
+      await t.waitFor(/EXITED 0/);
+    }
+    const file = `${config}/fileshare/known_servers`;
+    assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+    assert.ok(
+      (await Deno.readTextFile(file)).startsWith(`127.0.0.1:${srv.port} ${srv.fingerprint}`),
+    );
+    // Next time the server is known: no question.
+    await using again = await Terminal.start(clientCommand(env, args));
+    const text = await again.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
+    assert.doesNotMatch(text, /authenticity/);
+    await tmux("send-keys", "-t", again.name, "C-d");
+    await again.waitFor(/EXITED 0/);
+  } finally {
+    await Deno.remove(config, { recursive: true });
+  }
 });
 
 Deno.test("Ctrl-C in a real terminal cancels a running upload or download; the shell goes on", async () => {

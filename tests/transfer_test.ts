@@ -238,7 +238,13 @@ Deno.test("wrong password and unknown user fail alike with AUTH_FAILED", async (
   const attempt = async (user: string, password: string) => {
     try {
       const c = await import("../lib/client/client.ts").then((m) =>
-        m.FileshareClient.connect({ hostname: "127.0.0.1", port: srv.port, user, password })
+        m.FileshareClient.connect({
+          hostname: "127.0.0.1",
+          port: srv.port,
+          user,
+          password,
+          tls: srv.tls,
+        })
       );
       c.close();
       return null;

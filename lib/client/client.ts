@@ -36,6 +36,9 @@ import { withAdvice } from "./advice.ts";
 import { downloadToFile } from "./download_file.ts";
 import type { ConnectOptions, FileTransferOptions, TransferResult } from "./options.ts";
 import { scramLogin, startScramLogin } from "./scram_login.ts";
+import { connectVerified } from "../tls/connect_tls.ts";
+import { tlsRequiredMessage } from "../tls/fetch_certificate.ts";
+import { serverKey } from "../tls/known_servers.ts";
 
 /**
  * A logged-in connection to a fileshare server. Calls are queued, one request at a time;
@@ -95,21 +98,37 @@ export class FileshareClient implements AsyncDisposable {
    * ```
    */
   static async connect(options: ConnectOptions): Promise<FileshareClient> {
-    let raw: Deno.TcpConn;
-    try {
-      raw = await Deno.connect({ hostname: options.hostname, port: options.port });
-    } catch (err) {
-      throw new ConnectionError(
-        `Cannot connect to ${options.hostname}:${options.port}: ${(err as Error).message}`,
-        { cause: err },
-      );
+    const timeoutMs = options.timeoutMs ?? 300_000;
+    let raw: Deno.Conn;
+    if (options.tls === false) {
+      try {
+        raw = await Deno.connect({ hostname: options.hostname, port: options.port });
+      } catch (err) {
+        throw new ConnectionError(
+          `Cannot connect to ${options.hostname}:${options.port}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+    } else {
+      raw = await connectVerified({ ...options, timeoutMs }, options.tls ?? {});
     }
-    const conn = new FrameConn(raw, { timeoutMs: options.timeoutMs ?? 300_000 });
+    const conn = new FrameConn(raw, { timeoutMs });
     try {
       const client = options.clientName ?? "fileshare-client";
       await conn.send(helloRequest(client, options.run || undefined));
       const first = await startScramLogin(conn, options.user);
-      parseHelloResponse(await conn.expectMessage());
+      let welcome: Record<string, unknown>;
+      try {
+        welcome = await conn.expectMessage();
+      } catch (err) {
+        // A TLS server answers a clear-text hello with a TLS alert or by hanging up.
+        if (options.tls === false && !(err instanceof ConnectionError && err.code === "TIMEOUT")) {
+          const where = serverKey(options.hostname, options.port);
+          throw new ConnectionError(tlsRequiredMessage(where), { cause: err });
+        }
+        throw err;
+      }
+      parseHelloResponse(welcome);
       const readOnly = await scramLogin(conn, first, options.password);
       return new FileshareClient(
         conn,

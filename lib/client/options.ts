@@ -4,6 +4,7 @@
  * @module
  */
 import type { TransferOptions } from "../transfer.ts";
+import type { ServerTrust } from "../tls/trust.ts";
 
 /**
  * How to reach and log in to a server.
@@ -18,6 +19,7 @@ import type { TransferOptions } from "../transfer.ts";
  *   user: "alice",
  *   password: "correct horse battery staple",
  *   timeoutMs: 30_000,
+ *   tls: { fingerprints: ["5D:A8:9C:CA:48:F5:BA:C5:DB:2B:4C:63:05:07:54:C1:5E:14:80:9E:2D:F9:D8:6D:62:3A:39:30:0B:DA:42:DE"] },
  * };
  * ```
  */
@@ -36,6 +38,12 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Name and version sent in the handshake (default `fileshare-client`). */
   clientName?: string;
+  /**
+   * How to trust the server's TLS certificate, e.g. `{ fingerprints: ["5D:A8:…"] }` or
+   * `{ ca: pemText }`. The default (`{}`) trusts nobody, so name a trust source; `false`
+   * speaks the protocol in clear, only to a server run with `--no-tls`.
+   */
+  tls?: ServerTrust | false;
 }
 
 /**

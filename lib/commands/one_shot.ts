@@ -13,6 +13,7 @@ import { type ProgressOutput, stderrProgressOutput } from "../cli/progress.ts";
 import { checkArgCount, type CommandContext, type Flag } from "./command.ts";
 import { usageLine } from "./help.ts";
 import { COMMANDS, findCommand } from "./table.ts";
+import type { ServerTrust } from "../tls/trust.ts";
 
 /** The global flags of the one-shot CLI that change what a command does or prints. */
 export interface OneShotOptions {
@@ -28,6 +29,8 @@ export interface OneShotOptions {
   quiet: boolean;
   /** The command flags given anywhere on the line (`--overwrite`, `-r`...), by long name. */
   flags: Record<string, boolean | undefined>;
+  /** How to trust the server's certificate (false: no TLS). */
+  tls: ServerTrust | false;
 }
 
 /** Every command flag of the table, for the CLI's one parseArgs call. */
@@ -52,7 +55,13 @@ class OneShotContext implements CommandContext {
     this.#client ??= (async () => {
       const address = parseServerAddress(this.#options.server);
       const { user, password } = await credentials(this.#options);
-      return await FileshareClient.connect({ ...address, user, password, clientName: CLIENT_NAME });
+      return await FileshareClient.connect({
+        ...address,
+        user,
+        password,
+        clientName: CLIENT_NAME,
+        tls: this.#options.tls,
+      });
     })();
     return this.#client;
   }

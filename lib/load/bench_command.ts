@@ -5,6 +5,8 @@ import { credentials, env } from "../cli/credentials.ts";
 import { formatBytes, formatSeconds } from "../cli/format.ts";
 import { type LoadOp, type LoadResult, runLoad } from "./run_load.ts";
 import { parseSize } from "./size.ts";
+import { stdinIsTerminal } from "../cli/password.ts";
+import { TRUST_FLAGS, trustFromFlags } from "../cli/trust_flags.ts";
 
 /** Usage of `client bench`. */
 export const BENCH_USAGE = `Usage: client bench [options]
@@ -19,7 +21,7 @@ Options:
   --op OP            upload, download or mixed (default upload)
   --json             print one JSON object instead of the table
   --keep             keep the run's folder (bench-RUN) on the server
-  --server, --user, --password-stdin   as for every client command
+  --server, --user, --password-stdin, --ca, --trust, --no-tls   as for every client command
 
 Example:
   client bench --clients 8 --files 4 --size 16MiB --op mixed`;
@@ -79,6 +81,7 @@ async function bench(args: string[]): Promise<number> {
       user: { type: "string" },
       "password-stdin": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
+      ...TRUST_FLAGS,
     },
   });
   if (values.help) {
@@ -97,7 +100,9 @@ async function bench(args: string[]): Promise<number> {
   }
   const address = parseServerAddress(values.server ?? env("FILESHARE_SERVER") ?? DEFAULT_SERVER);
   const { user, password } = await credentials(values);
+  const tls = await trustFromFlags(values, stdinIsTerminal() && !values["password-stdin"]);
   const result = await runLoad({
+    tls,
     ...address,
     user,
     password,

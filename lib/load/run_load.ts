@@ -5,6 +5,7 @@
 import { FileshareClient } from "../client/client.ts";
 import { type Latency, latency } from "./latency.ts";
 import { NULL_SINK, patternSource } from "./pattern_source.ts";
+import type { ServerTrust } from "../tls/trust.ts";
 
 /** The operation a load test repeats. */
 export type LoadOp = "upload" | "download" | "mixed";
@@ -31,6 +32,8 @@ export interface LoadOptions {
   run?: string;
   /** Leave the run's folder on the server. */
   keep?: boolean;
+  /** How to trust the server's certificate (false: no TLS). */
+  tls?: ServerTrust | false;
 }
 
 /** What a run measured. */
@@ -114,6 +117,7 @@ function planRun(options: LoadOptions): LoadPlan {
         user: options.user,
         password: options.password,
         run,
+        tls: options.tls,
       }),
     name: (c, f) => `${folder}/c${c}-f${f}`,
     // "mixed" alternates per client and per file, so even one file per client mixes directions.

@@ -18,6 +18,8 @@ export interface FrameConnOptions {
 }
 
 const INITIAL_BUFFER = 8 * 1024;
+/** Most bytes a corked connection holds back before writing them. */
+const CORK_BYTES = 64 * 1024;
 
 /**
  * Owns one `Deno.Conn` and reads and writes frames on it. Reads are buffered in a small
@@ -32,6 +34,8 @@ export class FrameConn implements AsyncDisposable {
   #timeoutMs: number;
   #closed = false;
   #timedOut = false;
+  #corked: Uint8Array[] | null = null;
+  #corkedBytes = 0;
 
   /** Wraps an open connection. */
   constructor(conn: Deno.Conn, options: FrameConnOptions = {}) {
@@ -82,12 +86,18 @@ export class FrameConn implements AsyncDisposable {
       if (
         err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted ||
         err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.BrokenPipe ||
-        err instanceof Deno.errors.ConnectionAborted || err instanceof Deno.errors.NotConnected
+        err instanceof Deno.errors.ConnectionAborted || err instanceof Deno.errors.NotConnected ||
+        err instanceof Deno.errors.UnexpectedEof
       ) {
         // The socket is dead but its descriptor is still open: release it now, or every reset
         // connection would leak one.
         this.close();
         throw new ConnectionError("Connection closed by peer", { cause: err });
+      }
+      if (err instanceof Deno.errors.InvalidData) {
+        // TLS failed: a peer speaking clear text to a TLS end, or a certificate refused.
+        this.close();
+        throw new ConnectionError(`TLS failed: ${err.message}`, { cause: err });
       }
       throw err;
     }
@@ -96,7 +106,40 @@ export class FrameConn implements AsyncDisposable {
   /** Reads from the socket into `target`; null at end of stream. */
   async #read(target: Uint8Array): Promise<number | null> {
     if (this.#closed) throw new ConnectionError("Connection is closed");
+    // Never wait for the peer while holding back what it may be waiting for.
+    await this.flush();
     return await this.#guard(this.#conn.read(target));
+  }
+
+  /**
+   * Holds back small writes until {@link uncork}, the next read, or 64 KiB, and then writes
+   * them at once. A TLS connection accepted by the runtime's listener cannot turn off Nagle's
+   * algorithm, so a response written in pieces (header, small body, trailer) would wait for the
+   * peer's delayed ACK (40 ms) after its first piece; written at once it goes out together.
+   */
+  cork(): void {
+    this.#corked ??= [];
+  }
+
+  /** Writes what {@link cork} held back and stops holding writes back. */
+  async uncork(): Promise<void> {
+    await this.flush();
+    this.#corked = null;
+  }
+
+  /** Writes what {@link cork} held back so far (it stays corked). */
+  async flush(): Promise<void> {
+    if (!this.#corked || this.#corked.length === 0) return;
+    const parts = this.#corked;
+    this.#corked = [];
+    const all = new Uint8Array(this.#corkedBytes);
+    this.#corkedBytes = 0;
+    let off = 0;
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
+    await this.#writeNow(all);
   }
 
   /** Ensures `n` bytes are buffered (n <= buffer capacity after growth); false at clean EOF. */
@@ -191,8 +234,20 @@ export class FrameConn implements AsyncDisposable {
     }
   }
 
-  /** Writes all of `bytes`. */
+  /** Writes all of `bytes` (a corked connection may hold them back; they are copied then). */
   async writeAll(bytes: Uint8Array): Promise<void> {
+    if (this.#corked) {
+      if (this.#corkedBytes + bytes.length > CORK_BYTES) await this.flush();
+      if (bytes.length <= CORK_BYTES) {
+        this.#corked.push(bytes.slice());
+        this.#corkedBytes += bytes.length;
+        return;
+      }
+    }
+    await this.#writeNow(bytes);
+  }
+
+  async #writeNow(bytes: Uint8Array): Promise<void> {
     let off = 0;
     while (off < bytes.length) {
       if (this.#closed) throw new ConnectionError("Connection is closed");

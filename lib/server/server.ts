@@ -30,6 +30,8 @@ export interface ServerOptions {
   defaultIterations: number;
   /** Pause after a failed login (ms). */
   authFailDelayMs: number;
+  /** Certificate and key (PEM) to encrypt every connection with TLS; absent: clear text. */
+  tls?: { cert: string; key: string };
 }
 
 /** What the server is built from. */
@@ -58,7 +60,7 @@ export interface ServerParts {
  * ```
  */
 export class FileshareServer {
-  #listener: Deno.TcpListener;
+  #listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>;
   #options: ServerOptions;
   #parts: ServerParts;
   #sessions = new Map<Session, Promise<void>>();
@@ -66,7 +68,11 @@ export class FileshareServer {
   #accepting: Promise<void>;
   #stopping = false;
 
-  private constructor(listener: Deno.TcpListener, options: ServerOptions, parts: ServerParts) {
+  private constructor(
+    listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>,
+    options: ServerOptions,
+    parts: ServerParts,
+  ) {
     this.#listener = listener;
     this.#options = options;
     this.#parts = parts;
@@ -75,11 +81,10 @@ export class FileshareServer {
 
   /** Starts listening and serving. */
   static listen(options: ServerOptions, parts: ServerParts): FileshareServer {
-    const listener = Deno.listen({
-      hostname: options.hostname,
-      port: options.port,
-      transport: "tcp",
-    });
+    const address = { hostname: options.hostname, port: options.port, transport: "tcp" as const };
+    const listener = options.tls
+      ? Deno.listenTls({ ...address, cert: options.tls.cert, key: options.tls.key })
+      : Deno.listen(address);
     return new FileshareServer(listener, options, parts);
   }
 
@@ -95,7 +100,7 @@ export class FileshareServer {
 
   async #acceptLoop(): Promise<void> {
     while (!this.#stopping) {
-      let raw: Deno.TcpConn;
+      let raw: Deno.TcpConn | Deno.TlsConn;
       try {
         raw = await this.#listener.accept();
       } catch (err) {

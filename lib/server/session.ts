@@ -256,6 +256,8 @@ export class Session {
     };
     const log: LogFields = this.#base(req.op as EventName, true);
     let keepOpen = true;
+    // A response goes out in as few writes as possible (see FrameConn.cork).
+    this.#conn.cork();
     try {
       switch (req.op) {
         case "upload":
@@ -301,6 +303,9 @@ export class Session {
         });
       }
     } finally {
+      await this.#conn.uncork().catch(() => {
+        keepOpen = false;
+      });
       log.ms ??= Math.round((performance.now() - started) * 1000) / 1000;
       this.#deps.log.write(log as LogFields & { event: EventName; ok: boolean });
     }

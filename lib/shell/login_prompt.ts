@@ -5,6 +5,7 @@ import { errorLine, UsageError } from "../cli/errors.ts";
 import { parseServerAddress } from "../cli/address.ts";
 import { promptHidden, promptLine } from "../cli/password.ts";
 import { CLIENT_NAME } from "../cli/version.ts";
+import { type ServerTrust, ServerTrustError } from "../tls/trust.ts";
 
 /** What is already known before the prompts. */
 export interface LoginDefaults {
@@ -18,6 +19,8 @@ export interface LoginDefaults {
   userGiven?: boolean;
   /** From FILESHARE_PASSWORD: used for the first attempt without a prompt. */
   password?: string;
+  /** How to trust the server's certificate (false: no TLS). */
+  tls?: ServerTrust | false;
 }
 
 /** Most login attempts before giving up. */
@@ -55,10 +58,17 @@ export async function interactiveLogin(
       ? defaults.password
       : await promptHidden(`Password for ${user}: `);
     if (password === null) throw new UsageError("No password given");
-    const login: ShellLogin = { ...address, user, password, clientName: CLIENT_NAME };
+    const login: ShellLogin = {
+      ...address,
+      user,
+      password,
+      clientName: CLIENT_NAME,
+      tls: defaults.tls,
+    };
     try {
       return { client: await FileshareClient.connect(login), login };
     } catch (e) {
+      if (e instanceof ServerTrustError) throw e; // refused or changed: asking again cannot help
       last = e;
       err(errorLine(e) + (attempt < LOGIN_ATTEMPTS ? " (try again)" : ""));
     }

@@ -26,7 +26,7 @@ import { splitWords } from "./words.ts";
 /** How the shell reaches the server: it reconnects with the same login when needed. */
 export type ShellLogin = Pick<
   ConnectOptions,
-  "hostname" | "port" | "user" | "password" | "clientName"
+  "hostname" | "port" | "user" | "password" | "clientName" | "tls"
 >;
 
 /** Options of a {@link Shell}. */

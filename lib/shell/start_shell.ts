@@ -9,6 +9,7 @@ import { CLIENT_NAME } from "../cli/version.ts";
 import { interactiveLogin } from "./login_prompt.ts";
 import { Shell, type ShellOptions } from "./shell.ts";
 import { runInteractiveShell, runScriptShell } from "./shell_loop.ts";
+import type { ServerTrust } from "../tls/trust.ts";
 
 /** The client flags the shell uses. */
 export interface StartShellOptions {
@@ -26,6 +27,8 @@ export interface StartShellOptions {
   "keep-going": boolean;
   /** `get` flushes each file to disk before it takes its name, as `get --fsync` does. */
   fsync?: boolean;
+  /** How to trust the server's certificate (false: no TLS). */
+  tls: ServerTrust | false;
 }
 
 /**
@@ -51,6 +54,7 @@ export async function startShell(options: StartShellOptions): Promise<number> {
       user: options.user ?? env("FILESHARE_USER"),
       userGiven: options.user !== undefined,
       password: env("FILESHARE_PASSWORD"),
+      tls: options.tls,
     }, err);
     console.log(
       `Connected to ${login.hostname}:${login.port} as ${login.user}. Type "help" for commands.`,
@@ -59,7 +63,7 @@ export async function startShell(options: StartShellOptions): Promise<number> {
   }
   const address = parseServerAddress(options.server);
   const { user, password } = await credentials(options);
-  const login = { ...address, user, password, clientName: CLIENT_NAME };
+  const login = { ...address, user, password, clientName: CLIENT_NAME, tls: options.tls };
   const client = await FileshareClient.connect(login);
   return await runScriptShell(new Shell({ ...common, login, client }), options["keep-going"]);
 }
