@@ -9,7 +9,8 @@
  * - (c) 1, 8 and 64 concurrent clients moving 16 MiB each, up and down;
  * - (d) 4 KiB uploads and DIRs on one connection;
  * - (e) server peak RSS moving a 4 GiB file, and holding 1,000 idle logged-in connections;
- * - (f) analysis of a generated 1,000,000-line log (when bench/analysis_bench.ts exists).
+ * - (f) analysis of a generated 1,000,000-line log (when bench/analysis_bench.ts exists);
+ * - (g) what encryption costs: the (b) upload and download with TLS on and off.
  *
  * Prints a table with the targets; `--json-out FILE` also writes the figures as JSON.
  * `--quick` and `--tiny` scale everything down. Timing is reported, never asserted: a missed
@@ -39,6 +40,7 @@ import {
 import { cpuSeconds, peakRssMiB, rssMiB } from "./_proc.ts";
 import { hashRate, rawCopy } from "./_raw_copy.ts";
 import { fmt, fmtSize, renderTable, type Row } from "./_table.ts";
+import { tlsOnOff } from "./_tls_case.ts";
 import { PEER_NAMES, type PeerName } from "./_peers.ts";
 import { PEER_SCALES, runPeers } from "./peers_bench.ts";
 import { runNatsBench } from "./nats_bench.ts";
@@ -115,7 +117,7 @@ const SCALES: Record<Scale["name"], Scale> = {
     repeat: 1,
   },
 };
-const CASES = ["a", "b", "c", "d", "e", "f"];
+const CASES = ["a", "b", "c", "d", "e", "f", "g"];
 
 /** What every case gets: the scale, a temp folder, the servers and the places results go. */
 interface Bench {
@@ -516,7 +518,7 @@ function parseOptions(args: string[]): Options | null {
   }
   const skip = new Set(values.skip.split(",").map((s) => s.trim()).filter(Boolean));
   for (const s of skip) {
-    if (!CASES.includes(s)) throw new TypeError(`Invalid --skip "${s}": use letters a to f`);
+    if (!CASES.includes(s)) throw new TypeError(`Invalid --skip "${s}": use letters a to g`);
   }
   const tools = values.tools.split(",").map((s) => s.trim()).filter(Boolean);
   for (const t of tools) {
@@ -575,7 +577,7 @@ async function runBench(
       log: (line) => console.error(`bench: ${line}`),
     };
     const source = `${dir}/source.bin`;
-    if (!skip.has("a") || !skip.has("b")) {
+    if (!skip.has("a") || !skip.has("b") || !skip.has("g")) {
       b.log(`writing a ${fmtSize(scale.big)} source file`);
       await writeRandomFile(source, scale.big);
     }
@@ -585,6 +587,7 @@ async function runBench(
     if (!skip.has("d")) await smallOps(b);
     if (!skip.has("e")) await serverMemory(b);
     if (!skip.has("f")) await analysis(b);
+    if (!skip.has("g")) await tlsOnOff(b, source);
   } finally {
     for (const s of servers) await s.stop();
     await Deno.remove(dir, { recursive: true });

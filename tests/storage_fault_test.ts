@@ -149,6 +149,7 @@ Deno.test({
           port: srv.port,
           user: USERS.alice.name,
           password: USERS.alice.password,
+          tls: srv.tls,
         });
         await other.list("");
       };

@@ -4,6 +4,7 @@ import type { UsersFile } from "../auth/users.ts";
 import type { ActivityLog } from "../log/activity_log.ts";
 import type { Store } from "../store/store.ts";
 import { Session } from "./session.ts";
+import { closeUnlessHandshaken } from "../tls/handshake_deadline.ts";
 
 /** Whether an accept failed because the peer was gone before it was taken. */
 function isPeerGone(err: unknown): boolean {
@@ -112,6 +113,7 @@ export class FileshareServer {
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
+      if (this.#options.tls) closeUnlessHandshaken(raw as Deno.TlsConn);
       const conn = new FrameConn(raw, { timeoutMs: this.#options.idleTimeoutMs });
       if (this.#sessions.size >= this.#options.maxConnections) {
         const msg = `Server is at its limit of ${this.#options.maxConnections} connections`;
