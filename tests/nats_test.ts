@@ -15,7 +15,7 @@ import { FileshareServer } from "../lib/server/server.ts";
 import { FileshareClient } from "../lib/client/client.ts";
 import { FileshareError } from "../lib/protocol/errors.ts";
 import { encodeData } from "./_frames.ts";
-import { rawSession, runTool, spawnServer, USERS } from "./_helpers.ts";
+import { rawSession, runTool, spawnServer, testCertificate, USERS } from "./_helpers.ts";
 
 const installed = natsServerPath() !== null;
 if (!installed) console.warn("nats-server is not installed: NATS tests are ignored");
@@ -84,6 +84,7 @@ async function natsServer(bucket: string, extra: Partial<NatsStoreOptions> = {})
     await users.save();
   }
   const log = await ActivityLog.open(`${dir}/log.jsonl`);
+  const cert = await testCertificate();
   const server = FileshareServer.listen({
     hostname: "127.0.0.1",
     port: 0,
@@ -93,6 +94,7 @@ async function natsServer(bucket: string, extra: Partial<NatsStoreOptions> = {})
     serverName: "fileshare/test",
     defaultIterations: 4096,
     authFailDelayMs: 0,
+    tls: { cert: cert.cert, key: cert.key },
   }, { store, users, log });
   const port = server.addr.port;
   return {
@@ -104,6 +106,7 @@ async function natsServer(bucket: string, extra: Partial<NatsStoreOptions> = {})
         port,
         user: USERS[user]?.name ?? user,
         password: password ?? USERS[user].password,
+        tls: { ca: cert.cert },
       }),
     close: async () => {
       await server.shutdown();
@@ -231,6 +234,7 @@ Deno.test({
           port: srv.port,
           user: "carol",
           password: "carol-pw",
+          tls: { ca: (await testCertificate()).cert },
         });
         assert.deepEqual(await c.list(""), []);
         c.close();
