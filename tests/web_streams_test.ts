@@ -46,6 +46,7 @@ Deno.test("FileshareClient uploads a web stream and downloads into one, SHA-256 
     port: srv.port,
     user: "alice",
     password: USERS.alice.password,
+    tls: srv.tls,
   });
   // Three chunks that do not line up with the 1 MiB frames.
   const parts = [700_000, 1_500_000, 123].map((n) => {

@@ -1,5 +1,5 @@
 /** How long an accepted TLS connection may take to complete its handshake. */
-export const HANDSHAKE_DEADLINE_MS = 10_000;
+export const HANDSHAKE_DEADLINE_MS = 5_000;
 
 /**
  * Closes an accepted TLS connection whose handshake does not complete within `ms`: a peer
