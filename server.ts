@@ -23,7 +23,7 @@ import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
 import { SERVER_NAME, VERSION } from "./lib/cli/version.ts";
 import { promptHidden, readStdinLine, stdinIsTerminal } from "./lib/cli/password.ts";
-import { serverTls } from "./lib/tls/server_tls.ts";
+import { serverTls } from "./lib/cli/server_tls.ts";
 
 const USAGE = `Usage:
   server [options]                       serve the shared folder

@@ -1,9 +1,9 @@
-import { UsageError } from "../cli/errors.ts";
+import { UsageError } from "./errors.ts";
 import {
   loadOrCreateOwnCertificate,
   loadServerCertificate,
   type ServerCertificate,
-} from "./server_certificate.ts";
+} from "../tls/server_certificate.ts";
 
 /** The server's TLS flags. */
 export interface ServerTlsFlags {
