@@ -18,7 +18,7 @@ import { renderHtml } from "./lib/report/html/render_html.ts";
 import { writeReport } from "./lib/report/write_report.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
-import { VERSION } from "./lib/cli/version.ts";
+import { HELP_OPTIONS, helpOrVersion } from "./lib/cli/help.ts";
 
 const USAGE = `Usage: analysis [LOG ...] [options]
 
@@ -54,18 +54,10 @@ export async function main(args: string[]): Promise<number> {
         since: { type: "string" },
         until: { type: "string" },
         user: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-        version: { type: "boolean", default: false },
+        ...HELP_OPTIONS,
       },
     });
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    if (values.version) {
-      console.log(`fileshare analysis ${VERSION}`);
-      return 0;
-    }
+    if (helpOrVersion(values, "analysis", USAGE)) return 0;
     const format = values.format as keyof typeof RENDERERS;
     if (!(format in RENDERERS)) {
       throw new UsageError(`Invalid --format "${values.format}": use text, json or html`);

@@ -18,7 +18,6 @@ import { startShell } from "./lib/shell/start_shell.ts";
 import { reportCliError } from "./lib/cli/errors.ts";
 import { DEFAULT_SERVER } from "./lib/cli/address.ts";
 import { env } from "./lib/cli/credentials.ts";
-import { VERSION } from "./lib/cli/version.ts";
 import { stdinIsTerminal } from "./lib/cli/password.ts";
 import {
   TRUST_FLAGS,
@@ -26,6 +25,7 @@ import {
   TRUST_VALUE_FLAGS,
   trustFromFlags,
 } from "./lib/cli/trust_flags.ts";
+import { HELP_OPTIONS, helpOrVersion } from "./lib/cli/help.ts";
 
 const USAGE = `Usage: client [options] COMMAND [ARGS]
        client [options]            (no command: interactive shell, or a script on stdin)
@@ -85,8 +85,7 @@ function parse(args: string[]) {
       json: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
       "keep-going": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-      version: { type: "boolean", default: false },
+      ...HELP_OPTIONS,
       ...TRUST_FLAGS,
     },
   });
@@ -101,15 +100,8 @@ export async function main(args: string[]): Promise<number> {
     }
     const { values, positionals } = parse(args);
     const [word, ...rest] = positionals;
-    if (values.help) {
-      const command = word === undefined ? undefined : findCommand(word, "cli");
-      console.log(command ? cliCommandHelp(command) : USAGE);
-      return 0;
-    }
-    if (values.version) {
-      console.log(`fileshare client ${VERSION}`);
-      return 0;
-    }
+    const command = word === undefined ? undefined : findCommand(word, "cli");
+    if (helpOrVersion(values, "client", command ? cliCommandHelp(command) : USAGE)) return 0;
     const server = values.server ?? env("FILESHARE_SERVER") ?? DEFAULT_SERVER;
     const tls = await trustFromFlags(values, stdinIsTerminal() && !values["password-stdin"]);
     if (word === undefined) {

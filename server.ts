@@ -22,8 +22,11 @@ import { FileshareServer } from "./lib/server/server.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
 import { SERVER_NAME, VERSION } from "./lib/cli/version.ts";
+import { parseIntFlag } from "./lib/cli/int_flag.ts";
+import { HELP_OPTIONS, helpOrVersion } from "./lib/cli/help.ts";
 import { promptHidden, readStdinLine, stdinIsTerminal } from "./lib/cli/password.ts";
-import { serverTls } from "./lib/cli/server_tls.ts";
+import { serverTls, type ServerTlsFlags } from "./lib/cli/server_tls.ts";
+import type { ServerCertificate } from "./lib/tls/server_certificate.ts";
 
 const USAGE = `Usage:
   server [options]                       serve the shared folder
@@ -60,15 +63,6 @@ Relative paths resolve against the folder you ran the command from.
 At every start the server prints its certificate's SHA-256 fingerprint; clients compare
 it the first time they connect. When ready it prints "listening on HOST:PORT".`;
 
-function positiveInt(value: string | undefined, name: string, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`Invalid --${name} "${value}": expected a whole number >= ${min}`);
-  }
-  return n;
-}
-
 async function readNewPassword(fromStdin: boolean): Promise<string> {
   if (fromStdin) {
     const line = await readStdinLine();
@@ -100,13 +94,13 @@ async function userCommand(args: string[]): Promise<number> {
       help: { type: "boolean", short: "h", default: false },
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  if (helpOrVersion({ help: values.help }, "server", USAGE)) return 0;
   const [action, name, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}"`);
-  const iterations = positiveInt(values.iterations, "iterations", DEFAULT_ITERATIONS, 4096);
+  const iterations = parseIntFlag(values.iterations, "iterations", {
+    fallback: DEFAULT_ITERATIONS,
+    min: 4096,
+  });
   const choice = parseStorageOptions(values.store, values.bucket, values.replicas);
   await using storage = await openUsersStorage(choice, values.users);
   const file = (await UsersFile.loadFrom(storage)) ?? UsersFile.createIn(storage);
@@ -161,7 +155,25 @@ function openStore(choice: StorageChoice, root: string, fsync: boolean): Promise
   return LocalStore.open(userPath(root), { fsync });
 }
 
-async function serve(args: string[]): Promise<number> {
+/** The checked flags of `server [options]`. */
+interface ServeFlags {
+  host: string;
+  port: number;
+  /** The --root flag as given (resolved when the local store opens). */
+  root: string;
+  users: string;
+  storage: StorageChoice;
+  log: string;
+  fsync: boolean;
+  /** Encryption: on by default with the server's own certificate, or the admin's. */
+  tls: ServerTlsFlags;
+  idleTimeoutMs: number;
+  graceMs: number;
+  maxConnections: number;
+}
+
+/** Parses `server [options]`; null when it answered --help or --version. */
+function parseServeFlags(args: string[]): ServeFlags | null {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -182,27 +194,43 @@ async function serve(args: string[]): Promise<number> {
       "no-tls": { type: "boolean", default: false },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-      version: { type: "boolean", default: false },
+      ...HELP_OPTIONS,
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (values.version) {
-    console.log(`fileshare server ${VERSION}`);
-    return 0;
-  }
+  if (helpOrVersion(values, "server", USAGE)) return null;
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"`);
-  const port = positiveInt(values.port, "port", 9000);
-  if (port > 65535) throw new UsageError(`Invalid --port "${values.port}": expected 0-65535`);
-  const idleTimeoutMs = positiveInt(values["idle-timeout"], "idle-timeout", 300, 1) * 1000;
-  const graceMs = positiveInt(values.grace, "grace", 10) * 1000;
-  const maxConnections = positiveInt(values["max-connections"], "max-connections", 4096, 1);
+  const seconds = (flag: "idle-timeout" | "grace", fallback: number, min: number) =>
+    parseIntFlag(values[flag], flag, { fallback, min }) * 1000;
+  return {
+    host: values.host,
+    port: parseIntFlag(values.port, "port", { fallback: 9000, max: 65535 }),
+    idleTimeoutMs: seconds("idle-timeout", 300, 1),
+    graceMs: seconds("grace", 10, 0),
+    maxConnections: parseIntFlag(values["max-connections"], "max-connections", {
+      fallback: 4096,
+      min: 1,
+    }),
+    storage: parseStorageOptions(values.store, values.bucket, values.replicas),
+    root: values.root,
+    users: values.users,
+    log: userPath(values.log),
+    fsync: !values["no-fsync"],
+    tls: {
+      enabled: !values["no-tls"],
+      tlsGiven: values.tls,
+      certPath: values["tls-cert"] === undefined ? undefined : userPath(values["tls-cert"]),
+      keyPath: values["tls-key"] === undefined ? undefined : userPath(values["tls-key"]),
+      // Next to the users file (for a shared NATS store: next to where it would be on disk).
+      ownDir: userPath(values.users).replace(/[\\/][^\\/]*$/, "") || ".",
+    },
+  };
+}
 
-  // Listen for signals before announcing readiness, so a stop right after the
-  // "listening on" line is still a graceful one.
+/**
+ * Listens for SIGINT/SIGTERM (SIGINT only on Windows). Installed before the server announces
+ * readiness, so a stop right after the "listening on" line is still a graceful one.
+ */
+function stopSignals(): { received: Promise<Deno.Signal>; remove(): void } {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const stop = Promise.withResolvers<Deno.Signal>();
   const handlers = signals.map((sig) => {
@@ -210,88 +238,87 @@ async function serve(args: string[]): Promise<number> {
     Deno.addSignalListener(sig, h);
     return [sig, h] as const;
   });
-  const choice = parseStorageOptions(values.store, values.bucket, values.replicas);
-  // Users and files: both on local disk, or both in the shared NATS cluster.
-  await using usersStorage = await openUsersStorage(choice, values.users);
-  let users = await UsersFile.loadFrom(usersStorage);
-  if (users === null) {
-    const fresh = UsersFile.createIn(usersStorage);
-    const password = randomPassword();
-    await fresh.add("admin", password);
-    try {
-      await fresh.save();
-      users = fresh;
-      console.log(
-        `Created "${usersStorage.describe}" with the user "admin" and the password:\n\n    ${password}\n`,
-      );
-      console.log(
-        "This password is shown only once. Add users with: deno task server user add NAME\n",
-      );
-    } catch (err) {
-      // Another server sharing the storage created the users first: use theirs.
-      users = await UsersFile.loadFrom(usersStorage);
-      if (users === null) throw err;
-    }
+  return {
+    received: stop.promise,
+    remove: () => handlers.forEach(([sig, h]) => Deno.removeSignalListener(sig, h)),
+  };
+}
+
+/**
+ * Loads the users; on the first run creates them with an "admin" user and shows its password
+ * once. If another server sharing the storage created them meanwhile, uses theirs.
+ */
+async function loadOrCreateUsers(storage: UsersStorage): Promise<UsersFile> {
+  const existing = await UsersFile.loadFrom(storage);
+  if (existing !== null) return existing;
+  const fresh = UsersFile.createIn(storage);
+  const password = randomPassword();
+  await fresh.add("admin", password);
+  try {
+    await fresh.save();
+  } catch (err) {
+    const theirs = await UsersFile.loadFrom(storage);
+    if (theirs === null) throw err;
+    return theirs;
   }
-  const tls = await serverTls({
-    enabled: !values["no-tls"],
-    tlsGiven: values.tls,
-    certPath: values["tls-cert"] === undefined ? undefined : userPath(values["tls-cert"]),
-    keyPath: values["tls-key"] === undefined ? undefined : userPath(values["tls-key"]),
-    // Next to the users file (for a shared NATS store: next to where it would be on disk).
-    ownDir: userPath(values.users).replace(/[\\/][^\\/]*$/, "") || ".",
-  });
-  const store = await openStore(choice, values.root, !values["no-fsync"]);
-  const log = await ActivityLog.open(userPath(values.log));
+  console.log(
+    `Created "${storage.describe}" with the user "admin" and the password:\n\n    ${password}\n`,
+  );
+  console.log("This password is shown only once. Add users with: deno task server user add NAME\n");
+  return fresh;
+}
+
+/** Says at start whether connections are encrypted, and the certificate's fingerprint. */
+function announceTls(tls: ServerCertificate | null): void {
+  if (tls === null) {
+    console.error(
+      "WARNING: TLS is off (--no-tls): logins and file contents cross the network in clear, " +
+        "and clients cannot tell this server from an impostor. Use it only on a trusted network.",
+    );
+    return;
+  }
+  if (tls.created) console.log(`Created a TLS key and self-signed certificate: "${tls.certPath}"`);
+  console.log(`TLS certificate SHA-256 fingerprint: ${tls.fingerprint}`);
+}
+
+/** Serves until SIGINT/SIGTERM, then shuts down gracefully; the activity log frames the run. */
+async function serve(flags: ServeFlags): Promise<number> {
+  const signals = stopSignals();
+  // Users and files: both on local disk, or both in the shared NATS cluster.
+  await using usersStorage = await openUsersStorage(flags.storage, flags.users);
+  const users = await loadOrCreateUsers(usersStorage);
+  const tls = await serverTls(flags.tls);
+  const store = await openStore(flags.storage, flags.root, flags.fsync);
+  const log = await ActivityLog.open(flags.log);
   const server = FileshareServer.listen({
-    hostname: values.host,
-    port,
-    idleTimeoutMs,
-    graceMs,
-    maxConnections,
+    hostname: flags.host,
+    port: flags.port,
+    idleTimeoutMs: flags.idleTimeoutMs,
+    graceMs: flags.graceMs,
+    maxConnections: flags.maxConnections,
     serverName: SERVER_NAME,
     defaultIterations: DEFAULT_ITERATIONS,
     authFailDelayMs: 200,
     tls: tls ?? undefined,
   }, { store, users, log });
   const started = performance.now();
-  log.write({
-    event: "server_start",
-    ok: true,
-    host: values.host,
-    port: server.addr.port,
-    version: VERSION,
-    pid: Deno.pid,
-    root: store.location,
-  });
-  if (tls === null) {
-    console.error(
-      "WARNING: TLS is off (--no-tls): logins and file contents cross the network in clear, " +
-        "and clients cannot tell this server from an impostor. Use it only on a trusted network.",
-    );
-  } else {
-    if (tls.created) {
-      console.log(`Created a TLS key and self-signed certificate: "${tls.certPath}"`);
-    }
-    console.log(`TLS certificate SHA-256 fingerprint: ${tls.fingerprint}`);
-  }
-  console.log(`listening on ${values.host}:${server.addr.port}`);
+  const { host } = flags;
+  const port = server.addr.port;
+  const root = store.location;
+  log.write({ event: "server_start", ok: true, host, port, version: VERSION, pid: Deno.pid, root });
+  announceTls(tls);
+  console.log(`listening on ${host}:${port}`);
 
-  const reason = await stop.promise;
-  console.log(`${reason}: stopping (in-flight transfers get ${graceMs / 1000} s)`);
+  const reason = await signals.received;
+  console.log(`${reason}: stopping (in-flight transfers get ${flags.graceMs / 1000} s)`);
   // The listeners stay until the log is closed: a second signal during shutdown is absorbed
   // instead of killing the process before server_stop is written.
   await server.shutdown();
   await store.close();
-  log.write({
-    event: "server_stop",
-    ok: true,
-    pid: Deno.pid,
-    reason,
-    ms: Math.round(performance.now() - started),
-  });
+  const ms = Math.round(performance.now() - started);
+  log.write({ event: "server_stop", ok: true, pid: Deno.pid, reason, ms });
   await log.close();
-  for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+  signals.remove();
   console.log("stopped");
   return 0;
 }
@@ -300,7 +327,8 @@ async function serve(args: string[]): Promise<number> {
 export async function main(args: string[]): Promise<number> {
   try {
     if (args[0] === "user") return await userCommand(args.slice(1));
-    return await serve(args);
+    const flags = parseServeFlags(args);
+    return flags === null ? 0 : await serve(flags);
   } catch (err) {
     if (err instanceof StoreError) {
       console.error(`Cannot open the store: ${err.detail}`);

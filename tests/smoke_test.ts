@@ -21,6 +21,19 @@ Deno.test("in-process server: upload, list, download round trip", async () => {
   );
   const entries = await client.list("");
   assert.deepEqual(entries.map((e) => [e.name, e.size]), [["hello.txt", data.length]]);
+  const received: number[] = [];
+  const down = await client.download("hello.txt", () =>
+    Promise.resolve({
+      write: (p: Uint8Array) => {
+        received.push(...p);
+        return Promise.resolve(p.length);
+      },
+    }));
+  assert.equal(down.bytes, data.length);
+  assert.deepEqual(new Uint8Array(received), data);
+  const local = `${srv.dir}/hello-copy.txt`;
+  await client.downloadFile("hello.txt", local);
+  assert.deepEqual(await Deno.readFile(local), data);
 });
 
 Deno.test("child server and child client: upload and dir", async () => {

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  randomPassword,
-  UsersError,
-  UsersFile,
-  validateUserName,
-  writeFileAtomic,
-} from "../lib/auth/users.ts";
+import { randomPassword, UsersError, UsersFile, validateUserName } from "../lib/auth/users.ts";
+import { writeFileAtomic } from "../lib/atomic_file.ts";
 import {
   b64,
   clientFinal,

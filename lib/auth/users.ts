@@ -7,7 +7,7 @@ import {
   type ScramCredentials,
   unb64,
 } from "./scram.ts";
-import { writeAll } from "../write_all.ts";
+import { writeFileAtomic } from "../atomic_file.ts";
 
 /** A user as stored in the users file: SCRAM keys, never the password. */
 export interface UserRecord {
@@ -82,24 +82,6 @@ function parse(text: string, path: string): UsersFileData {
     if (!isRecord(rec)) throw new UsersError(`Users file "${path}": bad entry for "${name}"`);
   }
   return d as UsersFileData;
-}
-
-/** Writes `text` to `path` atomically (temp file, fsync, rename) with the given mode. */
-export async function writeFileAtomic(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  try {
-    {
-      using f = await Deno.open(tmp, { write: true, createNew: true, mode });
-      const bytes = new TextEncoder().encode(text);
-      await writeAll(f, bytes);
-      if (Deno.build.os !== "windows") await Deno.chmod(tmp, mode);
-      await f.sync();
-    }
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
 }
 
 /**

@@ -4,7 +4,9 @@
  * matched.
  * @module
  */
+import { AtomicFile, SYNC_FILE } from "../atomic_file.ts";
 import { FileshareError } from "../protocol/errors.ts";
+import { randomHex } from "../random_hex.ts";
 import type { ByteSink } from "../transfer.ts";
 import type { FileTransferOptions, TransferResult } from "./options.ts";
 
@@ -12,14 +14,6 @@ import type { FileTransferOptions, TransferResult } from "./options.ts";
 export type DownloadInto = (
   sink: (size: number) => Promise<ByteSink>,
 ) => Promise<TransferResult>;
-
-function randomSuffix(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(6)),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
-}
 
 function splitLocal(path: string): { dir: string; base: string } {
   const i = Math.max(
@@ -36,7 +30,7 @@ function splitLocal(path: string): { dir: string; base: string } {
 function tempNameFor(local: string): string {
   const { dir, base } = splitLocal(local);
   const short = Array.from(base).slice(0, 40).join("");
-  return `${dir}/.${short}.fileshare-part-${randomSuffix()}`;
+  return `${dir}/.${short}.fileshare-part-${randomHex(6)}`;
 }
 
 function localExists(what: string, local: string): FileshareError {
@@ -58,42 +52,23 @@ export async function downloadToFile(
   if (!options.overwrite && await Deno.lstat(local).then(() => true, () => false)) {
     throw localExists(what, local);
   }
-  const temp = tempNameFor(local);
   // The temporary file is created before the request, so a local problem (missing folder,
   // no permission) is reported without leaving a body half-read on the connection.
-  let file: Deno.FsFile | null = await Deno.open(temp, {
-    write: true,
-    createNew: true,
-    mode: 0o644,
+  await using file = await AtomicFile.create(local, {
+    temp: tempNameFor(local),
+    overwrite: options.overwrite ?? false,
+    sync: options.fsync ? SYNC_FILE : null,
   }).catch((err) => {
     throw new FileshareError("BAD_REQUEST", `${what}: cannot write "${local}": ${err.message}`);
   });
+  const result = await download((size) => {
+    options.onSize?.(size);
+    return Promise.resolve(file);
+  });
   try {
-    const sink = file;
-    const result = await download((size) => {
-      options.onSize?.(size);
-      return Promise.resolve(sink);
-    });
-    if (options.fsync) await sink.sync();
-    sink.close();
-    file = null;
-    if (options.overwrite) {
-      await Deno.rename(temp, local);
-    } else {
-      try {
-        await Deno.link(temp, local);
-      } catch (err) {
-        throw err instanceof Deno.errors.AlreadyExists ? localExists(what, local) : err;
-      }
-      await Deno.remove(temp);
-    }
-    return result;
-  } finally {
-    try {
-      file?.close();
-    } catch {
-      // already closed
-    }
-    await Deno.remove(temp).catch(() => {});
+    await file.commit();
+  } catch (err) {
+    throw err instanceof Deno.errors.AlreadyExists ? localExists(what, local) : err;
   }
+  return result;
 }

@@ -7,6 +7,8 @@ import { type LoadOp, type LoadResult, runLoad } from "./run_load.ts";
 import { parseSize } from "./size.ts";
 import { stdinIsTerminal } from "../cli/password.ts";
 import { TRUST_FLAGS, trustFromFlags } from "../cli/trust_flags.ts";
+import { parseIntFlag } from "../cli/int_flag.ts";
+import { helpOrVersion } from "../cli/help.ts";
 
 /** Usage of `client bench`. */
 export const BENCH_USAGE = `Usage: client bench [options]
@@ -25,15 +27,6 @@ Options:
 
 Example:
   client bench --clients 8 --files 4 --size 16MiB --op mixed`;
-
-function count(text: string | undefined, name: string, fallback: number, max: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > max) {
-    throw new UsageError(`Invalid --${name} "${text}": expected a whole number from 1 to ${max}`);
-  }
-  return n;
-}
 
 function ms(v: number | null): string {
   return v === null ? "n/a" : v >= 100 ? v.toFixed(0) : v.toFixed(1);
@@ -84,13 +77,10 @@ async function bench(args: string[]): Promise<number> {
       ...TRUST_FLAGS,
     },
   });
-  if (values.help) {
-    console.log(BENCH_USAGE);
-    return 0;
-  }
+  if (helpOrVersion({ help: values.help }, "client", BENCH_USAGE)) return 0;
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"`);
-  const clients = count(values.clients, "clients", 4, 4096);
-  const files = count(values.files, "files", 4, 1_000_000);
+  const clients = parseIntFlag(values.clients, "clients", { fallback: 4, min: 1, max: 4096 });
+  const files = parseIntFlag(values.files, "files", { fallback: 4, min: 1, max: 1_000_000 });
   const size = parseSize(values.size);
   if (size === null) {
     throw new UsageError(`Invalid --size "${values.size}": use e.g. 4KiB, 16MiB, 1GiB`);

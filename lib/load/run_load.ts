@@ -3,6 +3,7 @@
  * @module
  */
 import { FileshareClient } from "../client/client.ts";
+import { randomHex } from "../random_hex.ts";
 import { type Latency, latency } from "./latency.ts";
 import { NULL_SINK, patternSource } from "./pattern_source.ts";
 import type { ServerTrust } from "../tls/trust.ts";
@@ -64,13 +65,6 @@ export interface LoadResult {
   errorSamples: string[];
 }
 
-function randomRun(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(4)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-}
-
 /** Connects `count` clients, `batch` at a time; on any failure closes those that did connect. */
 async function connectAll(
   count: number,
@@ -104,7 +98,7 @@ interface LoadPlan {
 }
 
 function planRun(options: LoadOptions): LoadPlan {
-  const run = options.run ?? randomRun();
+  const run = options.run ?? randomHex(4);
   const folder = `bench-${run}`;
   return {
     run,

@@ -1,4 +1,5 @@
 import type { ErrorCode, ErrorReason } from "./codes.ts";
+import { randomHex } from "../random_hex.ts";
 
 /**
  * A failure that has a protocol error code: raised by the server's handlers (and sent to the
@@ -126,10 +127,7 @@ export class InternalError extends FileshareError {
    * starts the public message, `detail` is logged.
    */
   constructor(context: string, detail: string, options?: ErrorOptions) {
-    const id = Array.from(
-      crypto.getRandomValues(new Uint8Array(4)),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join("");
+    const id = randomHex(4);
     super("INTERNAL", `${context}: internal error on the server (id ${id}, in the server log)`, {
       ...options,
     });

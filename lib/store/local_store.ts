@@ -19,6 +19,7 @@ import {
   type WriteOptions,
 } from "./store.ts";
 import { writeAll } from "../write_all.ts";
+import { randomHex } from "../random_hex.ts";
 import { GroupSync } from "./group_sync.ts";
 
 /** Options of {@link LocalStore}. */
@@ -33,8 +34,7 @@ export interface LocalStoreOptions {
 const LIST_BATCH = 64;
 
 function randomName(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return TEMP_PREFIX + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return TEMP_PREFIX + randomHex(12);
 }
 
 /** Maps a file-system error to a {@link StoreError}; anything unexpected is rethrown as is. */
