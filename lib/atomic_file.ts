@@ -1,8 +1,9 @@
 /**
- * The one way fileshare writes a file that must appear whole or not at all: write a temporary
- * file in the target's folder, fsync it, then rename it into place (or hard-link it, which
- * fails if the name appeared meanwhile). Used by the users file, the server's uploads and the
- * client's downloads.
+ * Writing a file that must appear whole or not at all: write a temporary file in the target's
+ * folder, flush it, then rename it into place (or hard-link it, which fails if the name
+ * appeared meanwhile). Used by the users file and the client's downloads. (LocalStore keeps
+ * its own variant: it holds a lock on the temporary file and renames relative to an open
+ * folder handle, see lib/store/local_store.ts.)
  *
  * @module
  */
@@ -10,24 +11,14 @@ import { writeAll } from "./write_all.ts";
 
 /** Options of {@link AtomicFile.create}. */
 export interface AtomicFileOptions {
-  /**
-   * Path of the temporary file: in the target's folder, so the final rename is atomic. A
-   * function gives a fresh name for each attempt (see `lock`).
-   */
-  temp: string | (() => string);
+  /** Path of the temporary file: in the target's folder, so the final rename is atomic. */
+  temp: string;
   /** Replace an existing target; without it the target must not exist at commit. */
   overwrite: boolean;
   /** Mode of the new file, before the umask (default 0o644). */
   mode?: number;
   /** How the data and the new name are made durable (default: not at all). */
   sync?: AtomicSync | null;
-  /**
-   * Hold an exclusive lock on the temporary file from creation until it is in place, so a
-   * clean-up in another process can tell a live writer from a leftover. A clean-up that
-   * unlinked the file between creation and lock makes {@link AtomicFile.create} start over
-   * under a new name (give `temp` as a function).
-   */
-  lock?: boolean;
 }
 
 /** How an {@link AtomicFile} makes its data and its new name durable (e.g. a group commit). */
@@ -88,29 +79,12 @@ export class AtomicFile implements AsyncDisposable {
    * (`Deno.errors.NotFound` for a missing folder, `PermissionDenied`...).
    */
   static async create(target: string, options: AtomicFileOptions): Promise<AtomicFile> {
-    for (;;) {
-      const temp = typeof options.temp === "string" ? options.temp : options.temp();
-      const file = await Deno.open(temp, {
-        write: true,
-        createNew: true,
-        mode: options.mode ?? 0o644,
-      });
-      if (!options.lock) return new AtomicFile(file, temp, target, options);
-      try {
-        await file.lock(true);
-        if (((await file.stat()).nlink ?? 1) > 0) {
-          return new AtomicFile(file, temp, target, options);
-        }
-      } catch (err) {
-        file.close();
-        await Deno.remove(temp).catch(() => {});
-        throw err;
-      }
-      file.close();
-      if (typeof options.temp === "string") {
-        throw new Deno.errors.NotFound(`"${temp}" was removed before it could be locked`);
-      }
-    }
+    const file = await Deno.open(options.temp, {
+      write: true,
+      createNew: true,
+      mode: options.mode ?? 0o644,
+    });
+    return new AtomicFile(file, options.temp, target, options);
   }
 
   /** Path of the temporary file. */
@@ -126,7 +100,7 @@ export class AtomicFile implements AsyncDisposable {
 
   /**
    * Moves the file into place: flush (see `sync`), then rename (with `overwrite`) or hard-link and drop the
-   * temporary name; the file is closed before the move, or after it when it holds a lock.
+   * temporary name; the file is closed before the move.
    * Throws `Deno.errors.AlreadyExists` when the target exists and `overwrite` is off. On any
    * failure the temporary file is removed.
    */
@@ -137,14 +111,13 @@ export class AtomicFile implements AsyncDisposable {
     }
     try {
       await this.#options.sync?.syncFile(file);
-      if (!this.#options.lock) this.#close();
+      this.#close();
       if (this.#options.overwrite) {
         await Deno.rename(this.#temp, this.#target);
       } else {
         await Deno.link(this.#temp, this.#target);
         await Deno.remove(this.#temp);
       }
-      this.#close();
       await this.#options.sync?.syncDir(parentOf(this.#target));
       this.#finished = true;
     } catch (err) {
