@@ -47,12 +47,16 @@ function parentOf(path: string): string {
  * @example
  * ```ts
  * import { AtomicFile } from "./atomic_file.ts";
- * await using file = await AtomicFile.create("notes.txt", {
- *   temp: ".notes.txt.part",
- *   overwrite: true,
- * });
- * await file.write(new TextEncoder().encode("hello"));
- * await file.commit();
+ * const dir = await Deno.makeTempDir();
+ * {
+ *   await using file = await AtomicFile.create(`${dir}/notes.txt`, {
+ *     temp: `${dir}/.notes.txt.part`,
+ *     overwrite: true,
+ *   });
+ *   await file.write(new TextEncoder().encode("hello"));
+ *   await file.commit();
+ * }
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class AtomicFile implements AsyncDisposable {
