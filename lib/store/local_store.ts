@@ -352,10 +352,8 @@ export class LocalStore implements Store {
       }
       await Deno.remove(abs, { recursive });
     } catch (err) {
-      if (
-        err instanceof Error && !(err instanceof StoreError) &&
-        /ENOTEMPTY|not empty/i.test(err.message)
-      ) {
+      // A file created after the check above: the OS error's code says so, not its words.
+      if (!(err instanceof StoreError) && (err as { code?: unknown }).code === "ENOTEMPTY") {
         throw new StoreError("not_empty", path.text, "not empty");
       }
       throw mapFsError(err, path);
