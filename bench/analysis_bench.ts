@@ -2,7 +2,7 @@
  * Benchmark (f): analysis of a generated N-line log whose lines look exactly like the
  * server's (bench/gen_log.ts; by default `--mix transfers`: nearly every line an upload or a
  * download with its SHA-256, about 270 bytes each), run as the real `analysis.ts` with its
- * permission set; reports wall time (process start included) and the child's peak RSS
+ * task's permission flags; reports wall time (process start included) and the child's peak RSS
  * (VmHWM, polled from /proc).
  *
  * @example
@@ -15,6 +15,7 @@
 import { parseArgs } from "node:util";
 import { parseMix, type SampleLogOptions, writeSampleLog } from "./gen_log.ts";
 import { peakRssMiB } from "./_proc.ts";
+import { permissionFlags } from "../tools/permissions.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -43,7 +44,7 @@ async function timeAnalysis(log: string, out: string, format: string, expected: 
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "-P=analysis",
+      ...permissionFlags("analysis"),
       "--no-prompt",
       "--config",
       `${ROOT}/deno.json`,

@@ -1,6 +1,6 @@
 /**
  * `deno task bench`: starts its own servers (the real server.ts, as child processes with the
- * `server` permission set) on loopback with temp roots and measures, in one run:
+ * `server` task's permission flags) on loopback with temp roots and measures, in one run:
  *
  * - (a) the runtime ceiling: a raw Deno TCP copy file → socket → file, no protocol (and, for
  *   reference, node:crypto's SHA-256 rate);

@@ -1,6 +1,6 @@
 /**
  * Test helpers: a real server on port 0 with a temp root (in-process or as a child process),
- * and the real entry points run as child processes with exactly their deno.json permission set.
+ * and the real entry points run as child processes with exactly their deno.json task's permission flags.
  */
 import { UsersFile } from "../lib/auth/users.ts";
 import { ActivityLog } from "../lib/log/activity_log.ts";
@@ -15,6 +15,7 @@ import { type BadLine, readEvents } from "../lib/report/read_log.ts";
 import { type CertifiedKey, createSelfSignedCertificate } from "../lib/tls/certificate.ts";
 import { certificateFingerprint, pemCertificates } from "../lib/tls/fingerprint.ts";
 import type { ServerTrust } from "../lib/tls/trust.ts";
+import { permissionFlags } from "../tools/permissions.ts";
 
 let testCert: Promise<CertifiedKey & { fingerprint: string }> | null = null;
 
@@ -206,12 +207,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Which entry point, and so which permission set of deno.json. */
+/** Which entry point, and so which deno.json task's permission flags. */
 export type Tool = "server" | "client" | "analysis";
 
-/** Arguments of `deno run` for a tool: exactly the permission set its tasks and compile use. */
+/** Arguments of `deno run` for a tool: exactly the permission flags its task and compile use. */
 export function toolArgs(tool: Tool): string[] {
-  return ["run", `-P=${tool}`, "--no-prompt", "--config", CONFIG, `${ROOT}/${tool}.ts`];
+  return ["run", ...permissionFlags(tool), "--no-prompt", "--config", CONFIG, `${ROOT}/${tool}.ts`];
 }
 
 /** Environment for a child: INIT_CWD set to `cwd`, and no FILESHARE_* leaking from outside. */
@@ -256,13 +257,10 @@ export async function runTool(
   if (options.stdin !== undefined) await writer.write(new TextEncoder().encode(options.stdin));
   await writer.close();
   const out = await child.output();
-  const strip = (s: string) =>
-    s.split("\n").filter((l) => !l.includes("Permissions in the config file is an experimental"))
-      .join("\n");
   return {
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),
-    stderr: strip(new TextDecoder().decode(out.stderr)),
+    stderr: new TextDecoder().decode(out.stderr),
   };
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import denoConfig from "../deno.json" with { type: "json" };
+import { permissionFlags } from "../tools/permissions.ts";
 import {
   compileSteps,
   main as compileMain,
@@ -10,11 +11,9 @@ import {
 } from "../tools/compile.ts";
 import { CONFIG, ROOT, runTool, toolArgs } from "./_helpers.ts";
 
-type PermissionSet = Record<string, boolean | string[]>;
-const sets = (denoConfig as unknown as { permissions: Record<string, PermissionSet> }).permissions;
 const tasks = denoConfig.tasks as Record<string, string>;
 
-Deno.test("deno.json permission sets are least privilege", async (t) => {
+Deno.test("permissionFlags() gives each tool least privilege", async (t) => {
   const expected: Record<string, string[]> = {
     server: ["env", "net", "read", "write"],
     client: ["env", "net", "read", "write"],
@@ -22,27 +21,37 @@ Deno.test("deno.json permission sets are least privilege", async (t) => {
   };
   for (const tool of TOOLS) {
     await t.step(tool, () => {
-      const set = sets[tool];
-      assert.ok(set, `no permission set "${tool}"`);
-      assert.deepEqual(Object.keys(set).sort(), expected[tool]);
-      assert.ok(!("all" in set), "no blanket permissions");
-      for (const forbidden of ["run", "sys", "ffi", "import"]) assert.ok(!(forbidden in set));
+      const flags = permissionFlags(tool);
+      const names = flags.map((f) => /^--allow-([a-z]+)/.exec(f)![1]);
+      assert.deepEqual([...names].sort(), expected[tool]);
+      for (const forbidden of ["all", "run", "sys", "ffi", "import"]) {
+        assert.ok(!names.includes(forbidden), `no --allow-${forbidden}`);
+      }
       // Environment access is a list of names, never everything.
-      assert.ok(Array.isArray(set.env), "env is an allow-list");
+      assert.ok(flags.some((f) => f.startsWith("--allow-env=")), "env is an allow-list");
     });
   }
 });
 
-Deno.test("run tasks, compile steps and tests use the same permission set per tool", () => {
+Deno.test("permissionFlags() refuses a task that does not have the expected shape", () => {
   for (const tool of TOOLS) {
-    assert.equal(tasks[tool], `deno run -P=${tool} --no-prompt ${tool}.ts`);
-    assert.ok(!/\s-A\b|--allow-all/.test(tasks[tool]));
-    assert.deepEqual(toolArgs(tool).slice(0, 3), ["run", `-P=${tool}`, "--no-prompt"]);
+    assert.match(tasks[tool], new RegExp(`^deno run (--allow-\\S+ )+--no-prompt ${tool}\\.ts$`));
+  }
+  assert.throws(() => permissionFlags("nope" as "server"), /must read "deno run --allow-/);
+});
+
+Deno.test("run tasks, compile steps and tests use the same permission flags per tool", () => {
+  for (const tool of TOOLS) {
+    const flags = permissionFlags(tool);
+    assert.equal(tasks[tool], `deno run ${flags.join(" ")} --no-prompt ${tool}.ts`);
+    assert.ok(!/\s-A\b|--allow-all|-P\b|-P=/.test(tasks[tool]));
+    assert.deepEqual(toolArgs(tool).slice(0, flags.length + 2), ["run", ...flags, "--no-prompt"]);
   }
   const host = compileSteps([null]);
   assert.deepEqual(host.map((s) => s.output), ["dist/server", "dist/client", "dist/analysis"]);
   for (const step of host) {
-    assert.deepEqual(step.args.slice(0, 3), ["compile", `-P=${step.tool}`, "--no-prompt"]);
+    const flags = permissionFlags(step.tool);
+    assert.deepEqual(step.args.slice(0, flags.length + 2), ["compile", ...flags, "--no-prompt"]);
     assert.ok(!step.args.includes("-A") && !step.args.includes("--allow-all"));
     assert.equal(step.args.at(-1), `${step.tool}.ts`);
   }
@@ -53,6 +62,24 @@ Deno.test("run tasks, compile steps and tests use the same permission set per to
   }
   assert.equal(tasks.compile, "deno run -A tools/compile.ts");
   assert.equal(tasks["compile:all"], "deno run -A tools/compile.ts --all");
+});
+
+Deno.test("deno task server|client|analysis print only the tool's own output", async () => {
+  for (const tool of TOOLS) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--config", CONFIG, tool, "--version"],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.equal(new TextDecoder().decode(out.stdout), `fileshare ${tool} ${denoConfig.version}\n`);
+    // deno task echoes the command it runs ("Task server deno run ..."); nothing else.
+    const lines = stderr.split("\n").filter((l) => l !== "" && !/^Task \S+ deno run /.test(l));
+    assert.deepEqual(lines, [], "no warning from Deno in the tool's output");
+  }
 });
 
 Deno.test("--version of every tool prints the version from deno.json", async () => {

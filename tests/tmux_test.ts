@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { permissionFlags } from "../tools/permissions.ts";
 import {
   CONFIG,
   listTree,
@@ -104,7 +105,7 @@ function clientCommand(env: string[], args: string[]): string {
     "NO_COLOR=1",
     quote(Deno.execPath()),
     "run",
-    "-P=client",
+    ...permissionFlags("client"),
     "--no-prompt",
     "--config",
     quote(CONFIG),

@@ -1,6 +1,6 @@
 /**
- * Builds the standalone executables. Each tool is compiled with its permission set from
- * deno.json (`-P=<tool>`), the same set its `deno task` runs with and the tests use.
+ * Builds the standalone executables. Each tool is compiled with the permission flags of its
+ * `deno task` line in deno.json (see permissions.ts), the same flags the tests run it with.
  *
  * @example
  * ```sh
@@ -11,9 +11,9 @@
  */
 import { parseArgs } from "node:util";
 import denoConfig from "../deno.json" with { type: "json" };
+import { permissionFlags, TOOLS } from "./permissions.ts";
 
-/** The executables, each named after its entry point and its permission set. */
-export const TOOLS = ["server", "client", "analysis"] as const;
+export { TOOLS };
 
 /** Release targets (`deno compile --target`). */
 export const TARGETS = [
@@ -38,7 +38,7 @@ export function compileSteps(targets: (string | null)[], outDir = "dist"): Compi
   for (const target of targets) {
     for (const tool of TOOLS) {
       const output = target === null ? `${outDir}/${tool}` : `${outDir}/${target}/${tool}`;
-      const args = ["compile", `-P=${tool}`, "--no-prompt", "--config", "deno.json"];
+      const args = ["compile", ...permissionFlags(tool), "--no-prompt", "--config", "deno.json"];
       if (target !== null) args.push("--target", target);
       args.push("--output", output, `${tool}.ts`);
       steps.push({ tool, target, output, args });
