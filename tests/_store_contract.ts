@@ -369,4 +369,66 @@ export function storeContract(
       await other.close();
     }
   });
+
+  test(
+    "usage() counts the bytes of files at and below a path, not in-progress writes",
+    async (_fx, store) => {
+      await store.mkdir(p("a/b"));
+      await put(store, "top.bin", 10, 1);
+      await put(store, "a/one.bin", 100, 2);
+      await put(store, "a/b/two.bin", 1000, 3);
+      const pending = await store.createWrite(p("a/pending.bin"), { overwrite: false });
+      await pending.write(new Uint8Array(5000));
+      try {
+        assert.equal(await store.usage(p("")), 1110);
+        assert.equal(await store.usage(p("a")), 1100);
+        assert.equal(await store.usage(p("a/b/two.bin")), 1000);
+        assert.equal(await store.usage(p("missing")), 0);
+        assert.equal(await store.usage(p("a/missing/deeper")), 0);
+      } finally {
+        await pending.abort();
+      }
+    },
+  );
+
+  test(
+    "within() is a store rooted at a home, created if missing, that cannot leave it",
+    async (_fx, store) => {
+      await store.mkdir(p("bob"));
+      await put(store, "bob/secret.bin", 50, 1);
+      await put(store, "root.bin", 7, 2);
+      const alice = await store.within(p("homes/alice"));
+      try {
+        assert.deepEqual(await names(store, "homes"), ["alice/"], "home created");
+        assert.deepEqual(await names(alice, ""), []);
+        const sha = await put(alice, "mine.bin", 30, 3);
+        await alice.mkdir(p("sub"));
+        assert.deepEqual(await names(alice, ""), ["mine.bin", "sub/"]);
+        assert.deepEqual(await readAll(store, "homes/alice/mine.bin"), { size: 30, sha256: sha });
+        assert.equal(await alice.usage(p("")), 30);
+        // Paths name the home's contents only: the other user's file is simply not there.
+        await rejectsKind(alice.openRead(p("bob/secret.bin")), "not_found");
+        await rejectsKind(alice.remove(p("root.bin")), "not_found");
+        await rejectsKind(alice.rmdir(p(""), true), "denied");
+        const err = await alice.openRead(p("nope/x")).catch((e) => e);
+        assert.ok(err instanceof StoreError && !err.message.includes("homes"), String(err));
+        assert.deepEqual(await readAll(store, "bob/secret.bin"), {
+          size: 50,
+          sha256: sha256Of(50, 1),
+        });
+        // An existing home is reused.
+        const again = await store.within(p("homes/alice"));
+        assert.deepEqual(await names(again, ""), ["mine.bin", "sub/"]);
+        await put(store, "afile", 1, 4);
+        await rejectsKind(store.within(p("afile")), "exists_file");
+      } finally {
+        await alice.close();
+      }
+      assert.deepEqual(
+        await names(store, ""),
+        ["afile", "bob/", "homes/", "root.bin"],
+        "parent open",
+      );
+    },
+  );
 }

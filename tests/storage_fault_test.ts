@@ -44,6 +44,8 @@ function faulty(store: LocalStore, after: number, error: () => Error): Store {
     remove: (path) => real.remove(path),
     mkdir: (path) => real.mkdir(path),
     rmdir: (path, recursive) => real.rmdir(path, recursive),
+    usage: (path) => real.usage(path),
+    within: (home) => real.within(home),
     abortAll: () => real.abortAll(),
     close: () => real.close(),
     async createWrite(path, options): Promise<StoreWriter> {

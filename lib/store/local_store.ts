@@ -93,7 +93,8 @@ function describe(name: string, info: Deno.FileInfo): StoreEntry | null {
 export class LocalStore implements Store {
   #root: string;
   #sync: GroupSync | null;
-  #writes = new Set<LocalWriter>();
+  /** Shared by a store and its {@link LocalStore.within} views: abortAll reaches them all. */
+  #writes: Set<LocalWriter>;
 
   /** Real folders; no-overwrite is decided atomically by link(2). */
   readonly capabilities: StoreCapabilities = {
@@ -102,9 +103,10 @@ export class LocalStore implements Store {
     shared: false,
   };
 
-  private constructor(root: string, fsync: boolean) {
+  private constructor(root: string, sync: GroupSync | null, writes = new Set<LocalWriter>()) {
     this.#root = root;
-    this.#sync = fsync ? new GroupSync() : null;
+    this.#sync = sync;
+    this.#writes = writes;
   }
 
   /**
@@ -114,7 +116,7 @@ export class LocalStore implements Store {
   static async open(root: string, options: LocalStoreOptions = {}): Promise<LocalStore> {
     await Deno.mkdir(root, { recursive: true });
     const real = await Deno.realPath(root);
-    const store = new LocalStore(real, options.fsync ?? true);
+    const store = new LocalStore(real, (options.fsync ?? true) ? new GroupSync() : null);
     using dir = openRoot(real);
     await store.#removeStaleTemps(dir);
     return store;
@@ -360,6 +362,42 @@ export class LocalStore implements Store {
     }
   }
 
+  async usage(path: RemotePath): Promise<number> {
+    let r: Resolved;
+    try {
+      r = this.#resolve(path, true);
+    } catch (err) {
+      if (err instanceof StoreError && err.kind === "not_found") return 0;
+      throw err;
+    }
+    using _ = r;
+    try {
+      if (r.name === null) return await folderBytes(r.dir);
+      const info = await Deno.lstat(`${r.dir.path}/${r.name}`);
+      return info.isFile ? info.size : 0;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return 0;
+      throw mapFsError(err, path);
+    }
+  }
+
+  /**
+   * A store rooted at the folder `home` (created if missing): the view resolves every path
+   * below `home`'s real path, so a link inside it that leads out (to another home, or up to
+   * the root) is refused as one leading out of the shared folder.
+   */
+  async within(home: RemotePath): Promise<LocalStore> {
+    if (home.segments.length === 0) return this;
+    try {
+      await this.mkdir(home);
+    } catch (err) {
+      if (!(err instanceof StoreError && err.kind === "exists_folder")) throw err;
+    }
+    using r = this.#resolve(home, true);
+    if (r.name !== null) throw new StoreError("not_folder", home.text, "not a folder");
+    return new LocalStore(dirKey(r.dir), this.#sync, this.#writes);
+  }
+
   async abortAll(): Promise<void> {
     await Promise.all([...this.#writes].map((w) => w.abort()));
   }
@@ -367,6 +405,31 @@ export class LocalStore implements Store {
   async close(): Promise<void> {
     await this.abortAll();
   }
+}
+
+/**
+ * Bytes of the regular files at any depth below `dir`: links are not followed (so nothing is
+ * counted twice or outside), temporary files of uploads in progress are left out.
+ */
+async function folderBytes(dir: DirHandle): Promise<number> {
+  let bytes = 0;
+  const files: string[] = [];
+  for await (const e of Deno.readDir(dir.path)) {
+    if (e.isFile && !e.name.startsWith(TEMP_PREFIX)) files.push(e.name);
+    else if (e.isDirectory && !e.isSymlink) {
+      using child = openChildDir(dir, e.name);
+      if (child) bytes += await folderBytes(child);
+    }
+  }
+  for (let i = 0; i < files.length; i += LIST_BATCH) {
+    const sizes = await Promise.all(
+      files.slice(i, i + LIST_BATCH).map((name) =>
+        Deno.lstat(`${dir.path}/${name}`).then((info) => (info.isFile ? info.size : 0), () => 0)
+      ),
+    );
+    for (const n of sizes) bytes += n;
+  }
+  return bytes;
 }
 
 /** Removes a temporary file unless a live writer (any process) holds its lock. */

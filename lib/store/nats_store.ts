@@ -13,6 +13,7 @@ import {
 import { type ObjectStore, Objm } from "@nats-io/obj";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { RemotePath } from "./paths.ts";
+import { PrefixedStore } from "./prefixed_store.ts";
 import {
   type Store,
   type StoreCapabilities,
@@ -551,6 +552,30 @@ export class NatsStore implements Store {
     });
     for (const o of inside) await this.#delete(o.name, path.text);
     await this.#delete(marker, path.text);
+  }
+
+  async usage(path: RemotePath): Promise<number> {
+    if (path.segments.length > 0) {
+      const file = await this.#info(path.text, path.text);
+      if (file !== null) return file.size;
+    }
+    const prefix = path.segments.length === 0 ? "" : `${path.text}/`;
+    // Folder markers end with "/" and hold nothing.
+    const names = (await this.#names(prefix)).filter((n) => !n.endsWith("/"));
+    let bytes = 0;
+    for (const o of await this.#metas(names, path.text)) bytes += o.size;
+    return bytes;
+  }
+
+  /** A {@link PrefixedStore} below `home`: object names have no links to follow out of it. */
+  async within(home: RemotePath): Promise<Store> {
+    if (home.segments.length === 0) return this;
+    try {
+      await this.mkdir(home);
+    } catch (err) {
+      if (!(err instanceof StoreError && err.kind === "exists_folder")) throw err;
+    }
+    return new PrefixedStore(this, home);
   }
 
   async abortAll(): Promise<void> {

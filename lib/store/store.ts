@@ -151,6 +151,19 @@ export interface Store {
   mkdir(path: RemotePath): Promise<void>;
   /** Removes a folder: `not_empty` unless recursive, `not_folder`; `denied` for the root. */
   rmdir(path: RemotePath, recursive: boolean): Promise<void>;
+  /**
+   * Bytes of the file at `path`, or of every file at any depth below the folder at `path`
+   * (the root for `[]`); 0 when nothing is there. Links are not followed, in-progress writes
+   * not counted. Quotas are measured with this.
+   */
+  usage(path: RemotePath): Promise<number>;
+  /**
+   * A view of this store whose root is the folder `home` (created with its parents if
+   * missing): every path of the view is resolved below `home`, so nothing outside it can be
+   * named or reached, by `..` or by links. Writes of the view still end with this store's
+   * {@link Store.abortAll}; closing the view releases nothing of this store.
+   */
+  within(home: RemotePath): Promise<Store>;
   /** Aborts every write of this process still in progress (shutdown). */
   abortAll(): Promise<void>;
   /** Aborts pending writes and releases the backend (connections, handles). */
