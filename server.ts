@@ -16,7 +16,14 @@ import { LocalStore } from "./lib/store/local_store.ts";
 import { NatsStore } from "./lib/store/nats_store.ts";
 import { type Store, StoreError } from "./lib/store/store.ts";
 import { KvUsersStorage } from "./lib/auth/kv_users_storage.ts";
-import { fileUsersStorage, type UsersStorage } from "./lib/auth/users.ts";
+import {
+  fileUsersStorage,
+  normaliseHome,
+  type UserSettings,
+  type UsersStorage,
+} from "./lib/auth/users.ts";
+import { parseSizeFlag } from "./lib/cli/size_flag.ts";
+import { formatBytes } from "./lib/units.ts";
 import { parseStorageOptions, type StorageChoice } from "./lib/cli/storage_options.ts";
 import { FileshareServer } from "./lib/server/server.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
@@ -30,11 +37,17 @@ import type { ServerCertificate } from "./lib/tls/server_certificate.ts";
 
 const USAGE = `Usage:
   server [options]                       serve the shared folder
-  server user add NAME [--read-only] [--password-stdin] [--iterations N]
+  server user add NAME [--read-only] [--home PATH] [--quota SIZE] [--password-stdin]
+                   [--iterations N]
+  server user set NAME [--home PATH | --no-home] [--read-only | --read-write]
+                   [--quota SIZE | --quota none]
   server user remove NAME
   server user list
   server user passwd NAME [--password-stdin] [--iterations N]
   (user commands take --users FILE, or --store nats://... [--bucket NAME])
+  --home PATH confines the user to that folder of the root (created at their first login;
+  relative to the root, no ".."); without it the user sees the whole root. --quota SIZE
+  (1000, 512KiB, 10MB, 2GiB) caps the bytes of the files under the user's root.
 
 Options:
   --host HOST            interface to listen on (default 0.0.0.0)
@@ -51,6 +64,7 @@ Options:
   --idle-timeout SECS    close idle connections after this long (default 300)
   --grace SECS           on SIGINT/SIGTERM, let transfers finish this long (default 10)
   --max-connections N    connections served at once (default 4096)
+  --max-upload SIZE      refuse an upload bigger than SIZE with LIMIT (default: none)
   --tls-cert FILE        TLS certificate chain, PEM (default: the server's own, made on
                          first start next to the users file)
   --tls-key FILE         private key of --tls-cert, PEM
@@ -89,6 +103,10 @@ async function userCommand(args: string[]): Promise<number> {
       bucket: { type: "string" },
       replicas: { type: "string" },
       "read-only": { type: "boolean", default: false },
+      "read-write": { type: "boolean", default: false },
+      home: { type: "string" },
+      "no-home": { type: "boolean", default: false },
+      quota: { type: "string" },
       "password-stdin": { type: "boolean", default: false },
       iterations: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -106,9 +124,20 @@ async function userCommand(args: string[]): Promise<number> {
   const file = (await UsersFile.loadFrom(storage)) ?? UsersFile.createIn(storage);
   switch (action) {
     case "list": {
-      for (const u of file.list()) {
-        console.log(`${u.name}${u.readOnly ? "  (read-only)" : ""}`);
+      for (const u of file.list()) console.log(`${u.name}${describeSettings(u)}`);
+      return 0;
+    }
+    case "set": {
+      if (!name) throw new UsageError(`"user set" needs a user name`);
+      const changes = settingChanges(values);
+      if (Object.keys(changes).length === 0) {
+        throw new UsageError(
+          '"user set" needs --home PATH, --no-home, --read-only, --read-write or --quota SIZE',
+        );
       }
+      const now = file.set(name, changes);
+      await file.save();
+      console.log(`Changed "${name}":${describeSettings(now) || " full access to the root"}`);
       return 0;
     }
     case "add":
@@ -118,7 +147,7 @@ async function userCommand(args: string[]): Promise<number> {
       if (action === "passwd" && !file.has(name)) throw new UsersError(`No user "${name}"`);
       const password = await readNewPassword(values["password-stdin"]);
       if (action === "add") {
-        await file.add(name, password, { readOnly: values["read-only"], iterations });
+        await file.add(name, password, { ...settingChanges(values), iterations });
       } else await file.passwd(name, password, iterations);
       await file.save();
       console.log(action === "add" ? `Added user "${name}"` : `Changed the password of "${name}"`);
@@ -135,9 +164,42 @@ async function userCommand(args: string[]): Promise<number> {
       throw new UsageError(
         action
           ? `Unknown user command "${action}"`
-          : "Missing user command (add, remove, list, passwd)",
+          : "Missing user command (add, set, remove, list, passwd)",
       );
   }
+}
+
+/** The settings `user add` and `user set` were given; absent flags leave a setting alone. */
+function settingChanges(values: {
+  "read-only": boolean;
+  "read-write": boolean;
+  home?: string;
+  "no-home": boolean;
+  quota?: string;
+}): Partial<UserSettings> {
+  if (values["read-only"] && values["read-write"]) {
+    throw new UsageError("Choose one of --read-only and --read-write");
+  }
+  if (values.home !== undefined && values["no-home"]) {
+    throw new UsageError("Choose one of --home PATH and --no-home");
+  }
+  const changes: Partial<UserSettings> = {};
+  if (values["read-only"]) changes.readOnly = true;
+  if (values["read-write"]) changes.readOnly = false;
+  // Checked here, before a password is asked for.
+  if (values.home !== undefined) changes.home = normaliseHome(values.home);
+  if (values["no-home"]) changes.home = null;
+  if (values.quota !== undefined) changes.quota = parseSizeFlag(values.quota, "quota");
+  return changes;
+}
+
+/** `  (read-only, home "alice", quota 10.0 MiB)`, or "" for a user with none of these. */
+function describeSettings(u: UserSettings): string {
+  const parts: string[] = [];
+  if (u.readOnly) parts.push("read-only");
+  if (u.home !== null) parts.push(`home "${u.home}"`);
+  if (u.quota !== null) parts.push(`quota ${formatBytes(u.quota)} (${u.quota} bytes)`);
+  return parts.length === 0 ? "" : `  (${parts.join(", ")})`;
 }
 
 /** The users document's storage, closed with `await using`. */
@@ -170,6 +232,8 @@ interface ServeFlags {
   idleTimeoutMs: number;
   graceMs: number;
   maxConnections: number;
+  /** Largest upload accepted, in bytes; null: no limit. */
+  maxUpload: number | null;
 }
 
 /** Parses `server [options]`; null when it answered --help or --version. */
@@ -190,6 +254,7 @@ function parseServeFlags(args: string[]): ServeFlags | null {
       "idle-timeout": { type: "string" },
       grace: { type: "string" },
       "max-connections": { type: "string" },
+      "max-upload": { type: "string" },
       tls: { type: "boolean", default: false },
       "no-tls": { type: "boolean", default: false },
       "tls-cert": { type: "string" },
@@ -210,6 +275,9 @@ function parseServeFlags(args: string[]): ServeFlags | null {
       fallback: 4096,
       min: 1,
     }),
+    maxUpload: values["max-upload"] === undefined
+      ? null
+      : parseSizeFlag(values["max-upload"], "max-upload"),
     storage: parseStorageOptions(values.store, values.bucket, values.replicas),
     root: values.root,
     users: values.users,
@@ -296,6 +364,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     idleTimeoutMs: flags.idleTimeoutMs,
     graceMs: flags.graceMs,
     maxConnections: flags.maxConnections,
+    maxUploadBytes: flags.maxUpload ?? undefined,
     serverName: SERVER_NAME,
     defaultIterations: DEFAULT_ITERATIONS,
     authFailDelayMs: 200,

@@ -8,6 +8,7 @@ import {
   unb64,
 } from "./scram.ts";
 import { writeFileAtomic } from "../atomic_file.ts";
+import { parseRemotePath } from "../store/paths.ts";
 
 /** A user as stored in the users file: SCRAM keys, never the password. */
 export interface UserRecord {
@@ -17,6 +18,23 @@ export interface UserRecord {
   serverKey: string;
   readOnly: boolean;
   created: string;
+  /**
+   * The folder, relative to the served root, that is this user's whole view (absent: the
+   * whole root). Files written before homes existed have no such field and keep working.
+   */
+  home?: string;
+  /** Most bytes the files under the user's root may hold (absent: no quota). */
+  quota?: number;
+}
+
+/** Settings of a user besides the password, as `user add` and `user set` change them. */
+export interface UserSettings {
+  /** May only list and download. */
+  readOnly: boolean;
+  /** Home folder relative to the root (normalised, no leading slash); null: the whole root. */
+  home: string | null;
+  /** Byte quota of the user's root; null: none. */
+  quota: number | null;
 }
 
 /** The users file's JSON shape. */
@@ -34,6 +52,10 @@ export interface UserLogin {
   readOnly: boolean;
   /** False for the stand-in of an unknown user: its proof can never match. */
   exists: boolean;
+  /** The user's home folder relative to the root; null: the whole root. */
+  home: string | null;
+  /** The user's byte quota; null: none. */
+  quota: number | null;
 }
 
 /** A users-file problem (bad JSON, bad name, unknown user for remove). */
@@ -56,12 +78,45 @@ export function validateUserName(name: string): void {
   }
 }
 
+/**
+ * Checks a home folder as every client path is checked (relative to the root, no `..`, no
+ * absolute path, portable names) and returns its normalised form; null for the root itself.
+ */
+export function normaliseHome(home: string): string | null {
+  try {
+    const path = parseRemotePath(home);
+    return path.segments.length === 0 ? null : path.text;
+  } catch (err) {
+    throw new UsersError(`Invalid home "${home}": ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Checks a quota in bytes: a non-negative safe integer. */
+function checkQuota(quota: number): number {
+  if (!Number.isSafeInteger(quota) || quota < 0) {
+    throw new UsersError(`Invalid quota ${quota}: use a whole number of bytes, 0 or more`);
+  }
+  return quota;
+}
+
 function isRecord(v: unknown): v is UserRecord {
   if (typeof v !== "object" || v === null) return false;
   const r = v as Record<string, unknown>;
+  const home = r.home === undefined ||
+    (typeof r.home === "string" && r.home.length > 0 && validHome(r.home));
+  const quota = r.quota === undefined ||
+    (Number.isSafeInteger(r.quota) && (r.quota as number) >= 0);
   return typeof r.salt === "string" && typeof r.storedKey === "string" &&
     typeof r.serverKey === "string" && Number.isSafeInteger(r.iterations) &&
-    typeof r.readOnly === "boolean";
+    typeof r.readOnly === "boolean" && home && quota;
+}
+
+function validHome(home: string): boolean {
+  try {
+    return normaliseHome(home) === home;
+  } catch {
+    return false;
+  }
 }
 
 function parse(text: string, path: string): UsersFileData {
@@ -201,10 +256,10 @@ export class UsersFile {
     );
   }
 
-  /** User names with their read-only flag, sorted. */
-  list(): { name: string; readOnly: boolean; created: string }[] {
+  /** User names with their settings, sorted. */
+  list(): ({ name: string; created: string } & UserSettings)[] {
     return Object.entries(this.#data.users)
-      .map(([name, r]) => ({ name, readOnly: r.readOnly, created: r.created }))
+      .map(([name, r]) => ({ name, created: r.created, ...settingsOf(r) }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -217,14 +272,29 @@ export class UsersFile {
   async add(
     name: string,
     password: string,
-    options: { readOnly?: boolean; iterations?: number } = {},
+    options: { iterations?: number } & Partial<UserSettings> = {},
   ): Promise<void> {
     validateUserName(name);
     if (this.has(name)) throw new UsersError(`User "${name}" already exists`);
-    this.#data.users[name] = await this.#record(password, options.iterations, {
+    const record = await this.#record(password, options.iterations, {
       readOnly: options.readOnly ?? false,
       created: new Date().toISOString(),
     });
+    applySettings(record, options);
+    this.#data.users[name] = record;
+  }
+
+  /**
+   * Changes an existing user's settings (read-only, home, quota); fields left out stay as
+   * they are, `null` clears a home or quota.
+   */
+  set(name: string, changes: Partial<UserSettings>): UserSettings {
+    const record = this.has(name) ? this.#data.users[name] : undefined;
+    if (!record) throw new UsersError(`No user "${name}"`);
+    const next = { ...record };
+    applySettings(next, changes);
+    this.#data.users[name] = next;
+    return settingsOf(next);
   }
 
   /** Sets a new password for an existing user, keeping its other settings. */
@@ -243,7 +313,7 @@ export class UsersFile {
   async #record(
     password: string,
     iterations = DEFAULT_ITERATIONS,
-    keep: { readOnly: boolean; created: string },
+    keep: { readOnly: boolean; created: string; home?: string; quota?: number },
   ): Promise<UserRecord> {
     if (password.length === 0) throw new UsersError("Password must not be empty");
     if (!Number.isSafeInteger(iterations) || iterations < MIN_ITERATIONS) {
@@ -258,6 +328,9 @@ export class UsersFile {
       serverKey: b64(c.serverKey),
       readOnly: keep.readOnly,
       created: keep.created,
+      // Only set fields are written: a user without home or quota looks as before.
+      ...(keep.home === undefined ? {} : { home: keep.home }),
+      ...(keep.quota === undefined ? {} : { quota: keep.quota }),
     };
   }
 
@@ -272,7 +345,7 @@ export class UsersFile {
       return {
         name,
         exists: true,
-        readOnly: rec.readOnly,
+        ...settingsOf(rec),
         credentials: {
           salt: unb64(rec.salt),
           iterations: rec.iterations,
@@ -288,6 +361,8 @@ export class UsersFile {
       name,
       exists: false,
       readOnly: true,
+      home: null,
+      quota: null,
       credentials: {
         salt: mac("salt").slice(0, 16),
         iterations: defaultIterations,
@@ -295,6 +370,24 @@ export class UsersFile {
         serverKey: mac("server"),
       },
     };
+  }
+}
+
+function settingsOf(r: UserRecord): UserSettings {
+  return { readOnly: r.readOnly, home: r.home ?? null, quota: r.quota ?? null };
+}
+
+/** Applies validated setting changes to a record; null removes a home or quota field. */
+function applySettings(record: UserRecord, changes: Partial<UserSettings>): void {
+  if (changes.readOnly !== undefined) record.readOnly = changes.readOnly;
+  if (changes.home !== undefined) {
+    const home = changes.home === null ? null : normaliseHome(changes.home);
+    if (home === null) delete record.home;
+    else record.home = home;
+  }
+  if (changes.quota !== undefined) {
+    if (changes.quota === null) delete record.quota;
+    else record.quota = checkQuota(changes.quota);
   }
 }
 
