@@ -32,7 +32,12 @@
  * @module
  */
 export { FileshareClient } from "./lib/client/client.ts";
-export type { ConnectOptions, FileTransferOptions, TransferResult } from "./lib/client/options.ts";
+export type {
+  AccountUsage,
+  ConnectOptions,
+  FileTransferOptions,
+  TransferResult,
+} from "./lib/client/options.ts";
 export { readableSource, type StreamSink, writableSink } from "./lib/client/web_streams.ts";
 export type { ByteSink, ByteSource, TransferOptions } from "./lib/transfer.ts";
 export type { DirEntry } from "./lib/protocol/messages.ts";

@@ -15,6 +15,7 @@ const ADVICE: { op: AdvisedOp; code: ErrorCode; reason: ErrorReason; advice: str
   },
   { op: "delete", code: "BAD_REQUEST", reason: "not_file", advice: "use rmdir" },
   { op: "rmdir", code: "NOT_EMPTY", reason: "not_empty", advice: "use --recursive" },
+  { op: "upload", code: "LIMIT", reason: "quota", advice: "df shows your usage" },
 ];
 
 /**

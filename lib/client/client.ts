@@ -7,6 +7,7 @@ import { ConnectionError, FileshareError } from "../protocol/errors.ts";
 import {
   benchMarkRequest,
   deleteRequest,
+  dfRequest,
   type DirEntry,
   dirRequest,
   downloadRequest,
@@ -18,6 +19,7 @@ import {
   uploadRequest,
 } from "../protocol/messages.ts";
 import {
+  parseDfResponse,
   parseDirResponse,
   parseDownloadResponse,
   parseHelloResponse,
@@ -34,7 +36,12 @@ import {
 } from "../transfer.ts";
 import { withAdvice } from "./advice.ts";
 import { downloadToFile } from "./download_file.ts";
-import type { ConnectOptions, FileTransferOptions, TransferResult } from "./options.ts";
+import type {
+  AccountUsage,
+  ConnectOptions,
+  FileTransferOptions,
+  TransferResult,
+} from "./options.ts";
 import { scramLogin, startScramLogin } from "./scram_login.ts";
 import { connectVerified } from "../tls/connect_tls.ts";
 import { tlsRequiredMessage } from "../tls/fetch_certificate.ts";
@@ -380,6 +387,29 @@ export class FileshareClient implements AsyncDisposable {
   async rmdir(path: string, recursive = false): Promise<void> {
     await this.#serial(() => this.#simple(rmdirRequest(path, recursive))).catch((err) => {
       throw withAdvice("rmdir", err);
+    });
+  }
+
+  /**
+   * The account's usage: bytes under its root (its home folder, or the whole shared root),
+   * its quota and what the quota leaves free (null: no quota), and the server's largest
+   * upload (null: none).
+   *
+   * @example
+   * ```ts
+   * import type { FileshareClient } from "fileshare";
+   *
+   * async function fits(client: FileshareClient, bytes: number): Promise<boolean> {
+   *   const { free, maxUpload } = await client.df();
+   *   return (free === null || bytes <= free) && (maxUpload === null || bytes <= maxUpload);
+   * }
+   * ```
+   */
+  df(): Promise<AccountUsage> {
+    return this.#serial(async () => {
+      await this.#conn.send(dfRequest());
+      const { status: _, ...usage } = parseDfResponse(await this.#conn.expectMessage());
+      return usage;
     });
   }
 

@@ -93,3 +93,27 @@ export interface FileTransferOptions extends TransferOptions {
   /** Downloads: called with the size once the server has announced it. */
   onSize?: (size: number) => void;
 }
+
+/**
+ * An account's usage as {@link FileshareClient.df} reports it.
+ *
+ * @example
+ * ```ts
+ * import type { AccountUsage } from "fileshare";
+ *
+ * function line(u: AccountUsage): string {
+ *   return u.quota === null ? `${u.used} bytes used` : `${u.used} of ${u.quota} bytes used`;
+ * }
+ * console.log(line({ used: 10, quota: 100, free: 90, maxUpload: null }));
+ * ```
+ */
+export interface AccountUsage {
+  /** Bytes of the files under the account's root (its home, or the whole shared root). */
+  used: number;
+  /** The account's quota in bytes; null: none. */
+  quota: number | null;
+  /** Bytes the quota still allows; null without a quota. */
+  free: number | null;
+  /** The server's largest upload in bytes; null: no limit. */
+  maxUpload: number | null;
+}

@@ -11,6 +11,7 @@ import { DIR } from "./dir.ts";
 import { MKDIR } from "./mkdir.ts";
 import { RMDIR } from "./rmdir.ts";
 import { SUBFOLDER } from "./subfolder.ts";
+import { DF } from "./df.ts";
 import { SHELL_COMMANDS } from "./shell_commands.ts";
 
 /** Which front end is asking: the one-shot CLI or the interactive shell. */
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   MKDIR,
   RMDIR,
   SUBFOLDER,
+  DF,
   ...SHELL_COMMANDS,
 ];
 

@@ -13,6 +13,7 @@ export const EVENT_NAMES = [
   "dir",
   "mkdir",
   "rmdir",
+  "df",
   "error",
   "disconnect",
   "bench_start",

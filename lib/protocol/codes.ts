@@ -54,6 +54,8 @@ export const ERROR_REASONS = [
   "not_empty",
   "not_folder",
   "not_file",
+  "quota",
+  "too_large",
 ] as const;
 
 /** One of the protocol's refusal reasons: what `FileshareError.reason` holds. */

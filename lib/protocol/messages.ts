@@ -65,6 +65,10 @@ export interface RmdirRequest {
   path: string;
   recursive: boolean;
 }
+/** Asks for the user's usage, quota and the server's largest upload. */
+export interface DfRequest {
+  op: "df";
+}
 /** Marks the start or end of a load-test run in the server's log. */
 export interface BenchMarkRequest {
   op: "bench_mark";
@@ -84,6 +88,7 @@ export type Request =
   | DirRequest
   | MkdirRequest
   | RmdirRequest
+  | DfRequest
   | BenchMarkRequest;
 
 /** The normal end of a body: the SHA-256 of all its bytes. */
@@ -214,6 +219,11 @@ export function rmdirRequest(path: string, recursive: boolean): RmdirRequest {
   return { op: "rmdir", path, recursive };
 }
 
+/** Builds a usage request. */
+export function dfRequest(): DfRequest {
+  return { op: "df" };
+}
+
 /** Builds a load-test marker request. */
 export function benchMarkRequest(
   phase: "start" | "end",
@@ -285,6 +295,8 @@ export function parseRequest(msg: Record<string, unknown>): Request {
       return { op: msg.op, path: str(msg, "path") };
     case "rmdir":
       return { op: "rmdir", path: str(msg, "path"), recursive: bool(msg, "recursive") };
+    case "df":
+      return { op: "df" };
     case "bench_mark": {
       const phase = msg.phase;
       if (phase !== "start" && phase !== "end") fail(`Field "phase" must be "start" or "end"`);

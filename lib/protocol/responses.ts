@@ -50,6 +50,18 @@ export interface DirResponse {
   entries: DirEntry[];
   more: boolean;
 }
+/** Answer to `df`: bytes under the user's root and the limits; null where there is none. */
+export interface DfResponse {
+  status: "ok";
+  /** Bytes of the files under the user's root (their home, or the whole shared root). */
+  used: number;
+  /** The user's quota in bytes. */
+  quota: number | null;
+  /** Bytes the quota still allows. */
+  free: number | null;
+  /** The server's largest upload in bytes. */
+  maxUpload: number | null;
+}
 /** Success of a request that returns nothing (delete, mkdir, rmdir, bench_mark). */
 export interface OkResponse {
   status: "ok";
@@ -64,7 +76,12 @@ export interface ErrorResponse {
 }
 
 /** Any response a command handler may send as its final answer. */
-export type CommandResponse = UploadResponse | DownloadResponse | DirResponse | OkResponse;
+export type CommandResponse =
+  | UploadResponse
+  | DownloadResponse
+  | DirResponse
+  | DfResponse
+  | OkResponse;
 
 /** Any message the server sends outside a body. */
 export type Response =
@@ -108,6 +125,17 @@ export function downloadResponse(size: number, mtime: Date): DownloadResponse {
 /** Builds one batch of a folder listing. */
 export function dirResponse(entries: DirEntry[], more: boolean): DirResponse {
   return { status: "ok", entries, more };
+}
+
+/** Builds the answer to `df`. */
+export function dfResponse(usage: Omit<DfResponse, "status">): DfResponse {
+  return {
+    status: "ok",
+    used: usage.used,
+    quota: usage.quota,
+    free: usage.free,
+    maxUpload: usage.maxUpload,
+  };
 }
 
 /** Builds a plain success. */
@@ -220,6 +248,22 @@ export function parseDirResponse(msg: Record<string, unknown>): DirResponse {
     throw new ProtocolError("Server sent a malformed listing");
   }
   return dirResponse(msg.entries, msg.more === true);
+}
+
+/** Validates the answer to `df`. */
+export function parseDfResponse(msg: Record<string, unknown>): DfResponse {
+  expectStatus(msg, "ok");
+  const sizeOrNull = (v: unknown) => v === null || v === undefined || isSize(v);
+  if (!isSize(msg.used) || !sizeOrNull(msg.quota) || !sizeOrNull(msg.free)) {
+    throw new ProtocolError("Server sent no valid usage");
+  }
+  const orNull = (v: unknown) => (isSize(v) ? v : null);
+  return dfResponse({
+    used: msg.used,
+    quota: orNull(msg.quota),
+    free: orNull(msg.free),
+    maxUpload: orNull(msg.maxUpload),
+  });
 }
 
 /** Validates a plain success. */

@@ -3,6 +3,7 @@ import { ConnectionError, FileshareError, ProtocolError } from "../protocol/erro
 import type {
   BenchMarkRequest,
   DeleteRequest,
+  DfRequest,
   DirEntry,
   DirRequest,
   DownloadRequest,
@@ -12,6 +13,7 @@ import type {
 } from "../protocol/messages.ts";
 import {
   type CommandResponse,
+  dfResponse,
   dirResponse,
   downloadResponse,
   okResponse,
@@ -23,12 +25,18 @@ import type { Store, StoreEntry, StoreWriter } from "../store/store.ts";
 import { type ByteSink, type ByteSource, receiveBody, sendBody } from "../transfer.ts";
 import { storeCall, toWireError } from "./store_errors.ts";
 import type { ActivityEvent } from "../log/events.ts";
+import { UploadAdmission, type UploadLedger, type UploadLimits, usageOf } from "./quota.ts";
 
 /** What a handler sees of its session. */
 export interface HandlerContext {
   conn: FrameConn;
+  /** The user's root: the whole store, or a view of their home (see Store.within). */
   store: Store;
   readOnly: boolean;
+  /** The user's quota and the server's largest upload. */
+  limits: UploadLimits;
+  /** Uploads in progress on this server, for quotas. */
+  ledger: UploadLedger;
   /** Sends the command's final response and remembers that one went out. */
   respond(response: CommandResponse): Promise<void>;
 }
@@ -59,24 +67,43 @@ export async function handleUpload(
   log.bytes = 0;
   log.overwrite = req.overwrite;
   let write: StoreWriter;
+  let admission: UploadAdmission;
   let what = `Cannot upload ${quotePath(req.path)}`;
   try {
     const path = parseRemotePath(req.path, what);
     log.path = path.text;
     what = `Cannot upload "${path.text || "/"}"`;
     requireWrite(ctx, what);
-    write = await storeCall(what, () => ctx.store.createWrite(path, { overwrite: req.overwrite }));
+    const upload = { path, size: req.size, overwrite: req.overwrite, what };
+    admission = await storeCall(
+      what,
+      () => UploadAdmission.admit(ctx.store, ctx.ledger, ctx.limits, upload),
+    );
+    try {
+      write = await storeCall(
+        what,
+        () => ctx.store.createWrite(path, { overwrite: req.overwrite }),
+      );
+    } catch (err) {
+      admission[Symbol.dispose]();
+      throw err;
+    }
   } catch (err) {
     // An eager body is already on its way: read and drop it so the answer stays in step.
     if (req.eager) await drainBody(ctx.conn, req.size);
     throw err;
   }
+  using _ = admission;
   try {
     if (!req.eager) await ctx.conn.send(readyResponse());
     // The store may keep a chunk only until its write resolves; receiveBody reuses it after.
+    let written = 0;
     const sink: ByteSink = {
       write: async (p) => {
+        // Counted as written, so an upload over its limit stops there (nothing is kept).
+        admission.checkWritten(written + p.length);
         await write.write(p);
+        written += p.length;
         return p.length;
       },
     };
@@ -84,6 +111,7 @@ export async function handleUpload(
       what,
       () => receiveBody(ctx.conn, req.size, sink, { onProgress: (done) => (log.bytes = done) }),
     );
+    await storeCall(what, () => admission.checkCommit(body.bytes));
     await storeCall(what, () => write.commit(body.sha256));
     log.sha256 = body.sha256;
     await ctx.respond(uploadResponse(body.bytes, body.sha256));
@@ -189,6 +217,16 @@ export async function handleRmdir(ctx: HandlerContext, req: RmdirRequest, log: L
   requireWrite(ctx, what);
   await storeCall(what, () => ctx.store.rmdir(path, req.recursive));
   await ctx.respond(okResponse());
+}
+
+/** DF: bytes under the user's root, their quota and what it leaves, the largest upload. */
+export async function handleDf(ctx: HandlerContext, _req: DfRequest, log: LogFields) {
+  const usage = await storeCall(
+    "Cannot measure your usage",
+    () => usageOf(ctx.store, ctx.limits.quota),
+  );
+  Object.assign(log, usage);
+  await ctx.respond(dfResponse({ ...usage, maxUpload: ctx.limits.maxUpload }));
 }
 
 /** BENCH_MARK: the client's load-test marker, logged as bench_start / bench_end. */

@@ -4,6 +4,7 @@ import type { UsersFile } from "../auth/users.ts";
 import type { ActivityLog } from "../log/activity_log.ts";
 import type { Store } from "../store/store.ts";
 import { Session } from "./session.ts";
+import { UploadLedger } from "./quota.ts";
 import { closeUnlessHandshaken } from "../tls/handshake_deadline.ts";
 
 /** Whether an accept failed because the peer was gone before it was taken. */
@@ -31,6 +32,8 @@ export interface ServerOptions {
   defaultIterations: number;
   /** Pause after a failed login (ms). */
   authFailDelayMs: number;
+  /** Refuse uploads larger than this many bytes with LIMIT (absent: no limit). */
+  maxUploadBytes?: number;
   /** Certificate and key (PEM) to encrypt every connection with TLS; absent: clear text. */
   tls?: { cert: string; key: string };
 }
@@ -66,6 +69,7 @@ export class FileshareServer {
   #parts: ServerParts;
   #sessions = new Map<Session, Promise<void>>();
   #nextId = 1;
+  #ledger = new UploadLedger();
   #accepting: Promise<void>;
   #stopping = false;
 
@@ -125,6 +129,8 @@ export class FileshareServer {
         serverName: this.#options.serverName,
         defaultIterations: this.#options.defaultIterations,
         authFailDelayMs: this.#options.authFailDelayMs,
+        maxUploadBytes: this.#options.maxUploadBytes ?? null,
+        ledger: this.#ledger,
       });
       const done = session.run().finally(() => this.#sessions.delete(session));
       this.#sessions.set(session, done);

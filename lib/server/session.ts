@@ -26,13 +26,17 @@ import {
   serverFirst,
   type ServerFirstState,
 } from "../auth/scram.ts";
-import type { UsersFile } from "../auth/users.ts";
+import type { UserLogin, UsersFile } from "../auth/users.ts";
+import { parseRemotePath } from "../store/paths.ts";
+import type { UploadLedger } from "./quota.ts";
+import { storeCall } from "./store_errors.ts";
 import type { ActivityLog } from "../log/activity_log.ts";
 import type { EventName } from "../log/events.ts";
 import type { Store } from "../store/store.ts";
 import {
   handleBenchMark,
   handleDelete,
+  handleDf,
   handleDir,
   handleDownload,
   handleMkdir,
@@ -53,6 +57,10 @@ export interface SessionDeps {
   defaultIterations: number;
   /** Pause after a failed login, in ms. */
   authFailDelayMs: number;
+  /** The largest upload in bytes; null: no limit. */
+  maxUploadBytes: number | null;
+  /** Uploads in progress on this server, for quotas. */
+  ledger: UploadLedger;
 }
 
 const MAX_AUTH_FAILURES = 3;
@@ -81,12 +89,15 @@ export class Session {
   #remote: string;
   #user: string | undefined;
   #readOnly = true;
+  /** The user's root: the whole store, or a view of their home. Set at login. */
+  #store: Store | null = null;
+  #quota: number | null = null;
   #run: string | undefined;
   #idle = true;
   #closing = false;
   #started = performance.now();
   #scram: ServerFirstState | null = null;
-  #scramUser: { name: string; exists: boolean; readOnly: boolean } | null = null;
+  #scramUser: UserLogin | null = null;
   #authFailures = 0;
 
   /** Creates a session for an accepted connection. */
@@ -209,9 +220,12 @@ export class Session {
       this.#scramUser = null;
       const final = serverFinal(state, req.message);
       if (final !== null && login.exists) {
+        this.#store = await this.#userRoot(login);
         this.#user = login.name;
         this.#readOnly = login.readOnly;
-        this.#deps.log.write(this.#base("auth_ok", true));
+        this.#quota = login.quota;
+        const ok = this.#base("auth_ok", true);
+        this.#deps.log.write(login.home === null ? ok : { ...ok, home: login.home });
         await this.#conn.send(authOkResponse(final, login.readOnly));
         return true;
       }
@@ -224,6 +238,17 @@ export class Session {
       }
       throw err;
     }
+  }
+
+  /**
+   * The store a user works in: the whole store, or a view of their home folder (created if
+   * missing), which every command's paths are then resolved below.
+   */
+  async #userRoot(login: UserLogin): Promise<Store> {
+    if (login.home === null) return this.#deps.store;
+    const what = `Cannot open the home folder of "${login.name}"`;
+    const home = parseRemotePath(login.home, what);
+    return await storeCall(what, () => this.#deps.store.within(home));
   }
 
   async #authFailed(name: string, detail?: string): Promise<boolean> {
@@ -247,8 +272,10 @@ export class Session {
     let responded = false;
     const ctx: HandlerContext = {
       conn: this.#conn,
-      store: this.#deps.store,
+      store: this.#store ?? this.#deps.store,
       readOnly: this.#readOnly,
+      limits: { quota: this.#quota, maxUpload: this.#deps.maxUploadBytes },
+      ledger: this.#deps.ledger,
       respond: async (response) => {
         responded = true;
         await this.#conn.send(response);
@@ -277,6 +304,9 @@ export class Session {
           break;
         case "rmdir":
           await handleRmdir(ctx, req, log);
+          break;
+        case "df":
+          await handleDf(ctx, req, log);
           break;
         case "bench_mark":
           await handleBenchMark(ctx, req, log);
