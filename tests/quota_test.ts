@@ -75,7 +75,7 @@ for (const size of [1000, EAGER_MAX_BYTES + 1000]) {
     const err = await limitError(put(alice, "c.bin", 1), "quota");
     assert.match(
       err.message,
-      /^Cannot upload "c\.bin": 1 B would exceed your quota of .* \(0 B free\) \(df shows your usage\)$/,
+      /^Cannot upload "c\.bin": 1 B is more than the 0 B left of your .* quota \(df shows your usage\)$/,
     );
     assert.deepEqual((await alice.list()).map((e) => e.name), ["a.bin", "b.bin"]);
     // An empty file fits a full quota; an overwrite counts the replaced file as freed.
@@ -136,7 +136,7 @@ Deno.test("handleUpload() refuses an upload over --max-upload up front, exactly 
   const err = await limitError(put(alice, "over.bin", EAGER_MAX_BYTES + 11), "too_large");
   assert.match(
     err.message,
-    /larger than the server's limit of 256 KiB \(262154 bytes\) per upload/,
+    /: 256 KiB \(262155 bytes\) is over the server's limit of 256 KiB \(262154 bytes\) per upload$/,
   );
   assert.deepEqual((await alice.list()).map((e) => e.name), ["max.bin"]);
   assert.equal((await alice.df()).maxUpload, EAGER_MAX_BYTES + 10);
@@ -250,7 +250,7 @@ Deno.test("client df (alias quota) and the shell's df show used, quota and free"
   assert.equal(over.code, 1);
   assert.equal(
     over.stderr.trim(),
-    'Cannot upload "big.bin": 549 B would exceed your quota of 2.0 KiB (2048 bytes) (548 B free) (df shows your usage)',
+    'Cannot upload "big.bin": 549 B is more than the 548 B left of your 2.0 KiB (2048 bytes) quota (df shows your usage)',
   );
   const out: string[] = [];
   const shell = new Shell({
@@ -295,7 +295,7 @@ Deno.test("server --max-upload refuses a bigger upload from the CLI with one lin
     assert.equal(over.code, 1);
     assert.equal(
       over.stderr.trim(),
-      `Cannot upload "over.bin": larger than the server's limit of 1.0 KiB (1024 bytes) per upload`,
+      `Cannot upload "over.bin": 1.0 KiB (1025 bytes) is over the server's limit of 1.0 KiB (1024 bytes) per upload`,
     );
     const bad = await runTool("server", ["--max-upload", "lots"], { cwd: dir });
     assert.equal(bad.code, 2);

@@ -141,7 +141,9 @@ export class UploadAdmission implements Disposable {
     upload: { path: RemotePath; size: number; overwrite: boolean; what: string },
   ): Promise<UploadAdmission> {
     const { maxUpload, quota } = limits;
-    if (maxUpload !== null && upload.size > maxUpload) throw tooLarge(upload.what, maxUpload);
+    if (maxUpload !== null && upload.size > maxUpload) {
+      throw tooLarge(upload.what, upload.size, maxUpload);
+    }
     if (quota === null) {
       return new UploadAdmission({
         ...upload,
@@ -171,7 +173,7 @@ export class UploadAdmission implements Disposable {
   checkWritten(written: number): void {
     if (written <= this.maxBytes) return;
     const { maxUpload, quota } = this.#limits;
-    if (maxUpload !== null && written > maxUpload) throw tooLarge(this.#what, maxUpload);
+    if (maxUpload !== null && written > maxUpload) throw tooLarge(this.#what, written, maxUpload);
     throw overQuota(this.#what, written, quota ?? 0, this.maxBytes);
   }
 
@@ -216,10 +218,10 @@ async function freeFor(
   return Math.max(0, quota - (used - replaced) - others);
 }
 
-function tooLarge(what: string, maxUpload: number): FileshareError {
+function tooLarge(what: string, size: number, maxUpload: number): FileshareError {
   return new FileshareError(
     "LIMIT",
-    `${what}: larger than the server's limit of ${bytesText(maxUpload)} per upload`,
+    `${what}: ${bytesText(size)} is over the server's limit of ${bytesText(maxUpload)} per upload`,
     { reason: "too_large" },
   );
 }
@@ -227,9 +229,9 @@ function tooLarge(what: string, maxUpload: number): FileshareError {
 function overQuota(what: string, size: number, quota: number, free: number): FileshareError {
   return new FileshareError(
     "LIMIT",
-    `${what}: ${bytesText(size)} would exceed your quota of ${bytesText(quota)} (${
-      bytesText(free)
-    } free)`,
+    `${what}: ${bytesText(size)} is more than the ${bytesText(free)} left of your ${
+      bytesText(quota)
+    } quota`,
     { reason: "quota" },
   );
 }
