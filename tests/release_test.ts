@@ -8,6 +8,7 @@ import {
   offlineMessage,
   TARGETS,
   TOOLS,
+  WORKERS,
 } from "../tools/compile.ts";
 import { CONFIG, ROOT, runTool, toolArgs } from "./_helpers.ts";
 
@@ -54,6 +55,9 @@ Deno.test("run tasks, compile steps and tests use the same permission flags per 
     assert.deepEqual(step.args.slice(0, flags.length + 2), ["compile", ...flags, "--no-prompt"]);
     assert.ok(!step.args.includes("-A") && !step.args.includes("--allow-all"));
     assert.equal(step.args.at(-1), `${step.tool}.ts`);
+    for (const worker of WORKERS[step.tool]) {
+      assert.equal(step.args[step.args.indexOf(worker) - 1], "--include");
+    }
   }
   const all = compileSteps([...TARGETS]);
   assert.equal(all.length, TARGETS.length * TOOLS.length);
@@ -80,6 +84,22 @@ Deno.test("deno task server|client|analysis print only the tool's own output", a
     const lines = stderr.split("\n").filter((l) => l !== "" && !/^Task \S+ deno run /.test(l));
     assert.deepEqual(lines, [], "no warning from Deno in the tool's output");
   }
+});
+
+Deno.test("every Worker the tools start is embedded by compile", async () => {
+  const started: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(`${ROOT}/${dir}`)) {
+      if (e.isDirectory) await walk(`${dir}/${e.name}`);
+      if (!e.name.endsWith(".ts")) continue;
+      const text = await Deno.readTextFile(`${ROOT}/${dir}/${e.name}`).catch(() => "");
+      for (const m of text.matchAll(/new Worker\(\s*new URL\("\.\/([^"]+)"/g)) {
+        started.push(`${dir}/${m[1]}`);
+      }
+    }
+  };
+  await walk("lib");
+  assert.deepEqual(started.sort(), Object.values(WORKERS).flat().sort());
 });
 
 Deno.test("--version of every tool prints the version from deno.json", async () => {

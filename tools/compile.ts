@@ -15,6 +15,13 @@ import { permissionFlags, TOOLS } from "./permissions.ts";
 
 export { TOOLS };
 
+/** Worker modules each tool starts (`new Worker(...)`), embedded with `--include`. */
+export const WORKERS: Record<typeof TOOLS[number], string[]> = {
+  server: [],
+  client: [],
+  analysis: ["lib/report/_parse_worker.ts"],
+};
+
 /** Release targets (`deno compile --target`). */
 export const TARGETS = [
   "x86_64-unknown-linux-gnu",
@@ -39,6 +46,8 @@ export function compileSteps(targets: (string | null)[], outDir = "dist"): Compi
     for (const tool of TOOLS) {
       const output = target === null ? `${outDir}/${tool}` : `${outDir}/${target}/${tool}`;
       const args = ["compile", ...permissionFlags(tool), "--no-prompt", "--config", "deno.json"];
+      // Workers are loaded at run time, so deno compile must be told to embed their modules.
+      for (const worker of WORKERS[tool]) args.push("--include", worker);
       if (target !== null) args.push("--target", target);
       args.push("--output", output, `${tool}.ts`);
       steps.push({ tool, target, output, args });

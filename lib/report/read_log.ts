@@ -22,7 +22,7 @@ function cannotRead(path: string, err: unknown): LogReadError {
 }
 
 /** Turns the lines of one file into events; keeps the line count. */
-class LineParser {
+export class LineParser {
   #path: string;
   #onBad: (bad: BadLine) => void;
   lineNo = 0;
@@ -138,45 +138,78 @@ function* parseChunk(
   }
 }
 
-/** Reads into `buf` after its first `kept` bytes until full or at the end. */
-async function fill(file: Deno.FsFile, buf: Uint8Array, kept: number, path: string) {
+/**
+ * Reads into `buf` after its first `kept` bytes until full, at the end of the file, or when
+ * `budget` bytes were read (the end of a segment: reported as the end).
+ */
+async function fill(
+  file: Deno.FsFile,
+  buf: Uint8Array,
+  kept: number,
+  path: string,
+  budget: Budget,
+) {
   let n = kept;
-  while (n < buf.length) {
+  while (n < buf.length && budget.left > 0) {
     let got: number | null;
     try {
-      got = await file.read(buf.subarray(n));
+      got = await file.read(buf.subarray(n, Math.min(buf.length, n + budget.left)));
     } catch (err) {
       throw cannotRead(path, err);
     }
     if (got === null) return { n, eof: true };
     n += got;
+    budget.left -= got;
   }
-  return { n, eof: false };
+  return { n, eof: budget.left <= 0 };
+}
+
+/** Bytes left to read of a segment (Infinity: to the end of the file). */
+interface Budget {
+  left: number;
+}
+
+/** Part of a log: bytes [start, end) of `path`; `end` null means to the end of the file. */
+export interface LogSegment {
+  path: string;
+  start: number;
+  end: number | null;
 }
 
 /**
- * Streams the events of one log in batches, in bounded memory: 4 MiB reads, each parsed in
- * 64 KiB pieces (see parseChunk) while the next read is under way; the cut line's bytes move
- * to the front of the next buffer. A line longer than the buffer grows it.
+ * Streams the events of one log (or one segment of it) in batches, in bounded memory: 4 MiB
+ * reads, each parsed in 64 KiB pieces (see parseChunk) while the next read is under way; the
+ * cut line's bytes move to the front of the next buffer. A line longer than the buffer grows
+ * it. A segment starts at a line's start; line numbers count from the segment's start (the
+ * caller adds the lines of the segments before it); only a segment at the file's start looks
+ * for a BOM, and only the one that reaches the file's end can have a truncated last line.
  */
-async function* readFileBatches(
-  path: string,
+export async function* readSegmentBatches(
+  segment: LogSegment,
   onBad: (bad: BadLine) => void,
+  parser = new LineParser(segment.path, onBad),
 ): AsyncGenerator<LogEvent[]> {
+  const { path, start, end } = segment;
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
   } catch (err) {
     throw cannotRead(path, err);
   }
+  try {
+    if (start > 0) await file.seek(start, Deno.SeekMode.Start);
+  } catch (err) {
+    file.close();
+    throw cannotRead(path, err);
+  }
+  const budget: Budget = { left: end === null ? Infinity : end - start };
   // The next chunk is read into the spare buffer while this one is parsed.
   let next: ReturnType<typeof fill> | null = null;
   try {
-    const parser = new LineParser(path, onBad);
     let buf = new Uint8Array(CHUNK);
     let spare = new Uint8Array(CHUNK);
-    let got = await fill(file, buf, 0, path);
-    let first = true;
+    let got = await fill(file, buf, 0, path, budget);
+    let first = start === 0;
     for (;;) {
       const { n, eof } = got;
       const end = eof ? n : buf.subarray(0, n).lastIndexOf(NEWLINE) + 1;
@@ -186,12 +219,12 @@ async function* readFileBatches(
         bigger.set(buf);
         buf = bigger;
         spare = new Uint8Array(buf.length);
-        got = await fill(file, buf, n, path);
+        got = await fill(file, buf, n, path, budget);
         continue;
       }
       if (!eof) {
         spare.set(buf.subarray(end, n));
-        next = fill(file, spare, n - end, path);
+        next = fill(file, spare, n - end, path, budget);
       }
       const from = first && startsWithBom(buf, 0, n) ? 3 : 0;
       first = false;
@@ -218,7 +251,7 @@ export async function* readEventBatches(
   paths: string[],
   onBad: (bad: BadLine) => void,
 ): AsyncGenerator<LogEvent[]> {
-  for (const path of paths) yield* readFileBatches(path, onBad);
+  for (const path of paths) yield* readSegmentBatches({ path, start: 0, end: null }, onBad);
 }
 
 /** Streams the events of one or more logs one at a time (see {@link readEventBatches}). */

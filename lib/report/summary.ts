@@ -54,19 +54,35 @@ export function summarize(values: ArrayLike<number>): Stat {
   return summarizeInPlace(Float64Array.from(values));
 }
 
-/** Like {@link summarize}, but reorders `values` instead of copying them. */
-export function summarizeInPlace(values: Float64Array): Stat {
-  const n = values.length;
-  if (n === 0) return { count: 0, mean: null, median: null, p95: null, min: null, max: null };
+/** Sum, minimum and maximum of a list of numbers. */
+export interface Totals {
+  sum: number;
+  min: number;
+  max: number;
+}
+
+/** The {@link Totals} of `values`, summed in their order (which fixes the sum's last bits). */
+export function totalsOf(values: Float64Array): Totals {
   let sum = 0;
   let min = Infinity;
   let max = -Infinity;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < values.length; i++) {
     const v = values[i];
     sum += v;
     if (v < min) min = v;
     if (v > max) max = v;
   }
+  return { sum, min, max };
+}
+
+/**
+ * Like {@link summarize}, but reorders `values` instead of copying them. Pass `totals` taken
+ * before anything reordered `values` when they were reordered already (the percentile
+ * selection's order is random, and a sum in another order can differ in its last bits).
+ */
+export function summarizeInPlace(values: Float64Array, totals = totalsOf(values)): Stat {
+  const n = values.length;
+  if (n === 0) return { count: 0, mean: null, median: null, p95: null, min: null, max: null };
   const [median, p95] = percentilesOf(values, [0.5, 0.95]);
-  return { count: n, mean: sum / n, median, p95, min, max };
+  return { count: n, mean: totals.sum / n, median, p95, min: totals.min, max: totals.max };
 }

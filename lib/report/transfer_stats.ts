@@ -1,7 +1,7 @@
 /** Upload and download figures: counts, bytes, rates by file size, durations. */
 import type { LogEvent } from "./log_event.ts";
 import type { TransferStats } from "./report.ts";
-import { Numbers, summarizeInPlace } from "./summary.ts";
+import { Numbers, summarizeInPlace, totalsOf } from "./summary.ts";
 
 /** File-size buckets for "rate by file size". */
 export const SIZE_BUCKETS: { label: string; min: number }[] = [
@@ -58,9 +58,13 @@ export class TransferAggregate {
   finish(): { stats: TransferStats; rates: Float64Array } {
     const rates = new Float64Array(this.#bucketRates.reduce((n, r) => n + r.length, 0));
     let at = 0;
+    for (const r of this.#bucketRates) at = r.copyTo(rates, at);
+    // Before the buckets' selections reorder their stretches, so the mean is the same each run.
+    const overall = totalsOf(rates);
+    at = 0;
     const bySize = SIZE_BUCKETS.map((b, i) => {
       const from = at;
-      at = this.#bucketRates[i].copyTo(rates, at);
+      at += this.#bucketRates[i].length;
       return {
         bucket: b.label,
         minBytes: b.min,
@@ -72,7 +76,7 @@ export class TransferAggregate {
       count: this.count,
       failed: this.failed,
       bytes: this.bytes,
-      rateMBps: summarizeInPlace(rates),
+      rateMBps: summarizeInPlace(rates, overall),
       durationMs: summarizeInPlace(this.#durations.toArray()),
       bySize,
     };
