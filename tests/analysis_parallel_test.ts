@@ -14,7 +14,7 @@ function figures(r: Report): Omit<Report, "generated"> {
 
 /** A log of sample lines with bad, blank, CRLF, escaped and over-long lines among them. */
 async function messyLog(path: string, seed: number, bom: boolean): Promise<void> {
-  await writeSampleLog(path, { lines: 4000, seed });
+  await writeSampleLog(path, { lines: 2000, seed });
   const lines = (await Deno.readTextFile(path)).split("\n").slice(0, -1);
   const out: string[] = [];
   lines.forEach((l, i) => {
@@ -33,15 +33,13 @@ Deno.test("analyze() with parsing workers gives the same report as in one thread
     await messyLog(`${dir}/b.jsonl`, 12, false);
     const paths = [`${dir}/a.jsonl`, `${dir}/b.jsonl`];
     const segments = await planSegments(paths, 8192);
-    assert.ok(segments.length > 100, `${segments.length} segments`);
+    assert.ok(segments.length > 50, `${segments.length} segments`);
     const one = await analyze(paths, { workers: 0 });
     // The same log gives the same figures every time, to the last bit (the means were summed
     // after a random reordering once).
-    for (let i = 0; i < 3; i++) {
-      assert.deepEqual(figures(await analyze(paths, { workers: 0 })), figures(one));
-    }
-    assert.ok(one.lines.bad > 80, `${one.lines.bad} bad lines`);
-    for (const workers of [1, 2, 3]) {
+    assert.deepEqual(figures(await analyze(paths, { workers: 0 })), figures(one));
+    assert.ok(one.lines.bad > 40, `${one.lines.bad} bad lines`);
+    for (const workers of [1, 3]) {
       const many = await analyze(paths, { workers, segmentSize: 8192 });
       assert.deepEqual(figures(many), figures(one), `${workers} workers`);
     }
