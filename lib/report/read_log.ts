@@ -206,8 +206,10 @@ export async function* readSegmentBatches(
   // The next chunk is read into the spare buffer while this one is parsed.
   let next: ReturnType<typeof fill> | null = null;
   try {
-    let buf = new Uint8Array(CHUNK);
-    let spare = new Uint8Array(CHUNK);
+    // A short segment needs no 4 MiB buffers (a longer line grows them as usual).
+    const size = end === null ? CHUNK : Math.max(4096, Math.min(CHUNK, end - start));
+    let buf = new Uint8Array(size);
+    let spare = new Uint8Array(size);
     let got = await fill(file, buf, 0, path, budget);
     let first = start === 0;
     for (;;) {
