@@ -9,8 +9,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { randomPassword, UsersError, UsersFile } from "./lib/auth/users.ts";
-import { DEFAULT_ITERATIONS } from "./lib/auth/scram.ts";
+import { randomPassword, UsersError, UsersFile, validateUserName } from "./lib/auth/users.ts";
+import { DEFAULT_ITERATIONS, MIN_ITERATIONS } from "./lib/auth/scram.ts";
+import { weakPasswordReason } from "./lib/auth/password_policy.ts";
 import { ActivityLog } from "./lib/log/activity_log.ts";
 import { LocalStore } from "./lib/store/local_store.ts";
 import { NatsStore } from "./lib/store/nats_store.ts";
@@ -38,16 +39,19 @@ import type { ServerCertificate } from "./lib/tls/server_certificate.ts";
 const USAGE = `Usage:
   server [options]                       serve the shared folder
   server user add NAME [--read-only] [--home PATH] [--quota SIZE] [--password-stdin]
-                   [--iterations N]
+                   [--allow-weak] [--iterations N]
   server user set NAME [--home PATH | --no-home] [--read-only | --read-write]
                    [--quota SIZE | --quota none]
   server user remove NAME
   server user list
-  server user passwd NAME [--password-stdin] [--iterations N]
+  server user passwd NAME [--password-stdin] [--allow-weak] [--iterations N]
   (user commands take --users FILE, or --store nats://... [--bucket NAME])
   --home PATH confines the user to that folder of the root (created at their first login;
   relative to the root, no ".."); without it the user sees the whole root. --quota SIZE
   (1000, 512KiB, 10MB, 2GiB) caps the bytes of the files under the user's root.
+  New passwords need at least 10 characters unless --allow-weak. Every user shares one
+  iteration count (default 600000; --iterations sets it for the first user only), so a
+  login's answer never tells whether a user exists.
 
 Options:
   --host HOST            interface to listen on (default 0.0.0.0)
@@ -108,6 +112,7 @@ async function userCommand(args: string[]): Promise<number> {
       "no-home": { type: "boolean", default: false },
       quota: { type: "string" },
       "password-stdin": { type: "boolean", default: false },
+      "allow-weak": { type: "boolean", default: false },
       iterations: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -115,10 +120,12 @@ async function userCommand(args: string[]): Promise<number> {
   if (helpOrVersion({ help: values.help }, "server", USAGE)) return 0;
   const [action, name, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}"`);
-  const iterations = parseIntFlag(values.iterations, "iterations", {
-    fallback: DEFAULT_ITERATIONS,
-    min: 4096,
-  });
+  // Absent: the count the users already share (600,000 for the first user).
+  const iterations = values.iterations === undefined ? undefined : parseIntFlag(
+    values.iterations,
+    "iterations",
+    { fallback: DEFAULT_ITERATIONS, min: MIN_ITERATIONS },
+  );
   const choice = parseStorageOptions(values.store, values.bucket, values.replicas);
   await using storage = await openUsersStorage(choice, values.users);
   const file = (await UsersFile.loadFrom(storage)) ?? UsersFile.createIn(storage);
@@ -143,9 +150,12 @@ async function userCommand(args: string[]): Promise<number> {
     case "add":
     case "passwd": {
       if (!name) throw new UsageError(`"user ${action}" needs a user name`);
+      if (action === "add") validateUserName(name);
       if (action === "add" && file.has(name)) throw new UsersError(`User "${name}" already exists`);
       if (action === "passwd" && !file.has(name)) throw new UsersError(`No user "${name}"`);
       const password = await readNewPassword(values["password-stdin"]);
+      const weak = weakPasswordReason(password);
+      if (weak !== null && !values["allow-weak"]) throw new UsageError(weak);
       if (action === "add") {
         await file.add(name, password, { ...settingChanges(values), iterations });
       } else await file.passwd(name, password, iterations);
@@ -355,6 +365,14 @@ async function serve(flags: ServeFlags): Promise<number> {
   // Users and files: both on local disk, or both in the shared NATS cluster.
   await using usersStorage = await openUsersStorage(flags.storage, flags.users);
   const users = await loadOrCreateUsers(usersStorage);
+  const outliers = users.outliers();
+  if (outliers.length > 0) {
+    console.error(
+      `WARNING: ${outliers.map((u) => `"${u}"`).join(", ")} use another iteration count than ` +
+        `the other users (${users.iterations()}), so a login attempt can tell they exist; ` +
+        `give them a new password with "server user passwd NAME" to fix it`,
+    );
+  }
   const tls = await serverTls(flags.tls);
   const store = await openStore(flags.storage, flags.root, flags.fsync);
   const log = await ActivityLog.open(flags.log);

@@ -72,7 +72,7 @@ export const CONFIG = `${ROOT}/deno.json`;
 /** Test users: alice may write, bob is read-only. Low iteration counts keep tests fast. */
 export const USERS = {
   alice: { name: "alice", password: "alice-pw ünïcode", readOnly: false },
-  bob: { name: "bob", password: "bob-pw", readOnly: true },
+  bob: { name: "bob", password: "bob-pw-readonly", readOnly: true },
 } as const;
 
 /** A running in-process server with its temp folder. */

@@ -61,7 +61,7 @@ Deno.test("server user add/list/passwd/remove manage the users file", async () =
       ...users,
     ], {
       cwd: dir,
-      stdin: "carol-pw\n",
+      stdin: "carol-password\n",
     });
     assert.equal(add.code, 0, add.stderr);
     const ro = await runTool("server", [
@@ -73,13 +73,18 @@ Deno.test("server user add/list/passwd/remove manage the users file", async () =
       ...users,
     ], {
       cwd: dir,
-      stdin: "dave-pw\n",
+      stdin: "dave-password\n",
     });
     assert.equal(ro.code, 0, ro.stderr);
     const text = await Deno.readTextFile(`${dir}/u.json`);
-    assert.ok(!text.includes("carol-pw") && !text.includes("dave-pw"), "no passwords stored");
+    assert.ok(
+      !text.includes("carol-password") && !text.includes("dave-password"),
+      "no passwords stored",
+    );
     const data = JSON.parse(text);
-    assert.equal(data.users.dave.iterations, 600_000, "default iterations");
+    // Without --iterations a user gets the count the others share, so it cannot be told apart.
+    assert.equal(data.users.dave.iterations, 4096, "the shared iteration count");
+    assert.equal(data.iterations, 4096);
     assert.deepEqual(Object.keys(data.users.carol).sort(), [
       "created",
       "iterations",
@@ -118,7 +123,7 @@ Deno.test("server user add/list/passwd/remove manage the users file", async () =
           cwd: dir,
           env: { FILESHARE_PASSWORD: pw },
         });
-      assert.equal((await login("carol-pw")).code, 0);
+      assert.equal((await login("carol-password")).code, 0);
       const pw = await runTool("server", [
         "user",
         "passwd",
@@ -129,17 +134,17 @@ Deno.test("server user add/list/passwd/remove manage the users file", async () =
         ...users,
       ], {
         cwd: dir,
-        stdin: "new-pw\n",
+        stdin: "new-password\n",
       });
       assert.equal(pw.code, 0, pw.stderr);
       // The running server picks the change up without a restart.
-      assert.equal((await login("new-pw")).code, 0);
-      const old = await login("carol-pw");
+      assert.equal((await login("new-password")).code, 0);
+      const old = await login("carol-password");
       assert.equal(old.code, 1);
       assert.equal(old.stderr.trim(), "Authentication failed: wrong user name or password");
       const rm = await runTool("server", ["user", "remove", "carol", ...users], { cwd: dir });
       assert.equal(rm.code, 0);
-      assert.equal((await login("new-pw")).code, 1);
+      assert.equal((await login("new-password")).code, 1);
     } finally {
       await srv.stop();
     }
@@ -399,6 +404,41 @@ Deno.test("server resolves relative --root, --users and --log against INIT_CWD",
     assert.match(await Deno.readTextFile(`${dir}/logs/a.jsonl`), /"event":"server_stop"/);
     assert.doesNotMatch(srv.stdout(), /password/, "the given users file was used");
     assert.deepEqual(await projectFolderState(), before, "the project folder was left alone");
+  });
+});
+
+Deno.test("server user add/passwd refuse short passwords unless --allow-weak", async () => {
+  await withDir(async (dir) => {
+    const users = ["--users", "u.json"];
+    const add = (name: string, password: string, extra: string[] = []) =>
+      runTool("server", ["user", "add", name, "--password-stdin", ...extra, ...users], {
+        cwd: dir,
+        stdin: `${password}\n`,
+      });
+    const short = await add("erin", "nine-char");
+    assert.equal(short.code, 2, short.stderr);
+    assert.match(short.stderr, /^Password is too short: 9 characters, at least 10 are needed/);
+    assert.match(short.stderr, /--allow-weak/);
+    assert.equal(await Deno.stat(`${dir}/u.json`).then(() => true, () => false), false);
+    // Ten characters, counted as characters and not bytes.
+    assert.equal((await add("erin", "ten-chärs!", ["--iterations", "4096"])).code, 0);
+    const weak = await add("frank", "pw", ["--allow-weak"]);
+    assert.equal(weak.code, 0, weak.stderr);
+    const passwd = (password: string, extra: string[] = []) =>
+      runTool("server", ["user", "passwd", "erin", "--password-stdin", ...extra, ...users], {
+        cwd: dir,
+        stdin: `${password}\n`,
+      });
+    const before = await Deno.readTextFile(`${dir}/u.json`);
+    const shortPasswd = await passwd("short");
+    assert.equal(shortPasswd.code, 2);
+    assert.match(shortPasswd.stderr, /^Password is too short: 5 characters/);
+    assert.equal(await Deno.readTextFile(`${dir}/u.json`), before, "nothing changed");
+    assert.equal((await passwd("short", ["--allow-weak"])).code, 0);
+    // One iteration count for all: another count for one user would tell it exists.
+    const other = await passwd("long enough pw", ["--iterations", "5000"]);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /every user shares one count \(4096\)/);
   });
 });
 

@@ -214,7 +214,7 @@ Deno.test({
           cluster!.url,
           "--bucket",
           bucket,
-        ], { cwd, stdin: "carol-pw\n" });
+        ], { cwd, stdin: "carol-password\n" });
         assert.equal(add.code, 0, add.stderr);
         const list = await runTool("server", [
           "user",
@@ -233,7 +233,7 @@ Deno.test({
           hostname: "127.0.0.1",
           port: srv.port,
           user: "carol",
-          password: "carol-pw",
+          password: "carol-password",
           tls: { ca: (await testCertificate()).cert },
         });
         assert.deepEqual(await c.list(""), []);

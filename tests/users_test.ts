@@ -168,7 +168,10 @@ Deno.test({
     const b = users.lookup("ghost", 600_000);
     assert.equal(a.exists, false);
     assert.deepEqual(a.credentials, b.credentials, "same salt every time");
-    assert.equal(a.credentials.iterations, 600_000, "the default count, like a real user");
+    // The count the real users share, whatever the server's default: a different count for
+    // unknown names told them apart (issue 12).
+    assert.equal(a.credentials.iterations, 4096, "the users' count, like a real user");
+    assert.equal(a.credentials.iterations, users.lookup("erin").credentials.iterations);
     assert.equal(a.credentials.salt.length, 16, "as long as a real salt");
     assert.equal(a.credentials.salt.length, users.lookup("erin").credentials.salt.length);
     assert.notDeepEqual(users.lookup("ghost2").credentials.salt, a.credentials.salt);

@@ -42,6 +42,11 @@ export interface UsersFileData {
   version: 1;
   /** Random key for the fake salts of unknown users (so they look like real ones). */
   secret: string;
+  /**
+   * The one PBKDF2 iteration count every user's keys use and unknown users are shown, so the
+   * count never tells whether a user exists. Absent in older files: the most common count.
+   */
+  iterations?: number;
   users: Record<string, UserRecord>;
 }
 
@@ -133,6 +138,9 @@ function parse(text: string, path: string): UsersFileData {
   ) {
     throw new UsersError(`Users file "${path}" has an unknown format`);
   }
+  if (d.iterations !== undefined && !Number.isSafeInteger(d.iterations)) {
+    throw new UsersError(`Users file "${path}": bad iteration count`);
+  }
   for (const [name, rec] of Object.entries(d.users)) {
     if (!isRecord(rec)) throw new UsersError(`Users file "${path}": bad entry for "${name}"`);
   }
@@ -197,11 +205,26 @@ export class UsersFile {
   #storage: UsersStorage;
   #data: UsersFileData;
   #version: string | null;
+  /** Decoded keys by name, so a login of a real user does no more work than an unknown one. */
+  #decoded = new Map<string, ScramCredentials>();
+  #secret: Uint8Array;
+  #refreshing: Promise<void> | null = null;
+  /** The most common iteration count (older files without `iterations`), computed once. */
+  #common: number | undefined;
 
   private constructor(storage: UsersStorage, data: UsersFileData, version: string | null) {
     this.#storage = storage;
     this.#data = data;
     this.#version = version;
+    this.#secret = unb64(data.secret);
+  }
+
+  #adopt(data: UsersFileData, version: string | null): void {
+    this.#data = data;
+    this.#version = version;
+    this.#secret = unb64(data.secret);
+    this.#decoded.clear();
+    this.#common = undefined;
   }
 
   /** The file's path (or the shared storage's description). */
@@ -232,8 +255,16 @@ export class UsersFile {
     return new UsersFile(storage, { version: 1, secret, users: {} }, null);
   }
 
-  /** Reloads the document if it changed since it was read. */
-  async refresh(): Promise<void> {
+  /**
+   * Reloads the document if it changed since it was read. Calls that overlap share one
+   * check, so a busy server looks at the storage once per burst, not once per command.
+   */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#reload().finally(() => (this.#refreshing = null));
+    return this.#refreshing;
+  }
+
+  async #reload(): Promise<void> {
     let version: string | null;
     try {
       version = await this.#storage.version();
@@ -242,10 +273,7 @@ export class UsersFile {
     }
     if (version === null || version === this.#version) return;
     const fresh = await UsersFile.loadFrom(this.#storage);
-    if (fresh) {
-      this.#data = fresh.#data;
-      this.#version = fresh.#version;
-    }
+    if (fresh) this.#adopt(fresh.#data, fresh.#version);
   }
 
   /** Saves (a file atomically with mode 0600; a shared document only over what was read). */
@@ -268,6 +296,36 @@ export class UsersFile {
     return Object.hasOwn(this.#data.users, name);
   }
 
+  /**
+   * The iteration count of this document: set explicitly, else the most common count among
+   * the users (older files), else `fallback`.
+   */
+  iterations(fallback = DEFAULT_ITERATIONS): number {
+    if (this.#data.iterations !== undefined) return this.#data.iterations;
+    if (Object.keys(this.#data.users).length === 0) return fallback;
+    this.#common ??= this.#mostCommon();
+    return this.#common;
+  }
+
+  #mostCommon(): number {
+    const counts = new Map<number, number>();
+    for (const r of Object.values(this.#data.users)) {
+      counts.set(r.iterations, (counts.get(r.iterations) ?? 0) + 1);
+    }
+    let best = DEFAULT_ITERATIONS;
+    let most = 0;
+    for (const [n, c] of counts) {
+      if (c > most || (c === most && n > best)) [best, most] = [n, c];
+    }
+    return best;
+  }
+
+  /** Users whose keys use another iteration count than {@link iterations}: they can be told. */
+  outliers(): string[] {
+    const n = this.iterations();
+    return this.list().map((u) => u.name).filter((u) => this.#data.users[u].iterations !== n);
+  }
+
   /** Adds a user (throws if present). */
   async add(
     name: string,
@@ -276,12 +334,14 @@ export class UsersFile {
   ): Promise<void> {
     validateUserName(name);
     if (this.has(name)) throw new UsersError(`User "${name}" already exists`);
-    const record = await this.#record(password, options.iterations, {
+    const iterations = this.#shared(name, options.iterations);
+    const record = await this.#record(password, iterations, {
       readOnly: options.readOnly ?? false,
       created: new Date().toISOString(),
     });
     applySettings(record, options);
     this.#data.users[name] = record;
+    this.#data.iterations = iterations;
   }
 
   /**
@@ -301,18 +361,42 @@ export class UsersFile {
   async passwd(name: string, password: string, iterations?: number): Promise<void> {
     const old = this.#data.users[name];
     if (!old || !this.has(name)) throw new UsersError(`No user "${name}"`);
-    this.#data.users[name] = await this.#record(password, iterations, old);
+    const n = this.#shared(name, iterations);
+    this.#data.users[name] = await this.#record(password, n, old);
+    this.#data.iterations = n;
+    this.#decoded.delete(name);
+    this.#common = undefined;
+  }
+
+  /**
+   * The iteration count for `name`'s new keys: the document's, unless `wanted` differs and
+   * no other user holds the document's count (then `wanted` becomes the document's).
+   */
+  #shared(name: string, wanted: number | undefined): number {
+    if (wanted !== undefined && (!Number.isSafeInteger(wanted) || wanted < MIN_ITERATIONS)) {
+      throw new UsersError(`Iterations must be at least ${MIN_ITERATIONS}`);
+    }
+    const others = Object.keys(this.#data.users).filter((u) => u !== name);
+    if (others.length === 0) return wanted ?? this.iterations();
+    const current = this.iterations();
+    if (wanted === undefined || wanted === current) return current;
+    throw new UsersError(
+      `Cannot use ${wanted} iterations for "${name}": every user shares one count (${current}) ` +
+        `so that a login cannot tell which users exist (leave out --iterations)`,
+    );
   }
 
   /** Removes a user (throws if absent). */
   remove(name: string): void {
     if (!this.has(name)) throw new UsersError(`No user "${name}"`);
     delete this.#data.users[name];
+    this.#decoded.delete(name);
+    this.#common = undefined;
   }
 
   async #record(
     password: string,
-    iterations = DEFAULT_ITERATIONS,
+    iterations: number,
     keep: { readOnly: boolean; created: string; home?: string; quota?: number },
   ): Promise<UserRecord> {
     if (password.length === 0) throw new UsersError("Password must not be empty");
@@ -336,40 +420,40 @@ export class UsersFile {
 
   /**
    * Credentials for a login. An unknown user gets a stand-in with a salt derived from the
-   * secret and the name (the same every time) and the default iteration count, so the server's
-   * answers do not tell whether the user exists.
+   * secret and the name (the same every time) and the document's iteration count, so the
+   * server's answers do not tell whether the user exists. Both paths do the same work: the
+   * stand-in is computed for every name, and real users' keys are decoded once and kept.
    */
   lookup(name: string, defaultIterations = DEFAULT_ITERATIONS): UserLogin {
-    const rec = this.has(name) ? this.#data.users[name] : undefined;
-    if (rec) {
-      return {
-        name,
-        exists: true,
-        ...settingsOf(rec),
-        credentials: {
-          salt: unb64(rec.salt),
-          iterations: rec.iterations,
-          storedKey: unb64(rec.storedKey),
-          serverKey: unb64(rec.serverKey),
-        },
-      };
-    }
-    const secret = unb64(this.#data.secret);
+    const secret = this.#secret;
     const mac = (label: string) =>
       new Uint8Array(createHmac("sha256", secret).update(`${label}\0${name}`).digest());
-    return {
-      name,
-      exists: false,
-      readOnly: true,
-      home: null,
-      quota: null,
-      credentials: {
-        salt: mac("salt").slice(0, 16),
-        iterations: defaultIterations,
-        storedKey: mac("stored"),
-        serverKey: mac("server"),
-      },
+    const standIn: ScramCredentials = {
+      salt: mac("salt").slice(0, 16),
+      iterations: this.iterations(defaultIterations),
+      storedKey: mac("stored"),
+      serverKey: mac("server"),
     };
+    const rec = Object.hasOwn(this.#data.users, name) ? this.#data.users[name] : undefined;
+    if (rec === undefined) {
+      return { name, exists: false, readOnly: true, home: null, quota: null, credentials: standIn };
+    }
+    let credentials = this.#decoded.get(name);
+    if (credentials === undefined) {
+      credentials = {
+        salt: unb64(rec.salt),
+        iterations: rec.iterations,
+        storedKey: unb64(rec.storedKey),
+        serverKey: unb64(rec.serverKey),
+      };
+      this.#decoded.set(name, credentials);
+    }
+    return { name, exists: true, ...settingsOf(rec), credentials };
+  }
+
+  /** The user's current record (read-only flag and keys); undefined when there is none. */
+  user(name: string): Readonly<UserRecord> | undefined {
+    return Object.hasOwn(this.#data.users, name) ? this.#data.users[name] : undefined;
   }
 }
 
