@@ -158,6 +158,7 @@ export class Session {
             "AUTH_REQUIRED",
           );
         }
+        await this.#recheckUser(this.#user);
         if (!(await this.#command(req))) break;
       }
     } catch (err) {
@@ -264,6 +265,23 @@ export class Session {
     await new Promise((r) => setTimeout(r, this.#deps.authFailDelayMs));
     await this.#conn.send(errorResponse("AUTH_FAILED", message));
     return this.#authFailures < MAX_AUTH_FAILURES;
+  }
+
+  /**
+   * Applies changes to the user made since login (by `server user ...` through any server
+   * sharing the users): a removed user is logged out and disconnected, a change of the
+   * read-only flag holds from this command on.
+   */
+  async #recheckUser(name: string): Promise<void> {
+    await this.#deps.users.refresh();
+    const record = this.#deps.users.user(name);
+    if (record === undefined) {
+      throw new ProtocolError(
+        `User "${name}" no longer exists: logged out by the server`,
+        "AUTH_REQUIRED",
+      );
+    }
+    this.#readOnly = record.readOnly;
   }
 
   /** Runs one command; false when the connection must close. */
