@@ -26,7 +26,7 @@ import {
 import { parseSizeFlag } from "./lib/cli/size_flag.ts";
 import { formatBytes } from "./lib/units.ts";
 import { parseStorageOptions, type StorageChoice } from "./lib/cli/storage_options.ts";
-import { FileshareServer } from "./lib/server/server.ts";
+import { DEFAULT_TICKET_LIFETIME_MS, FileshareServer } from "./lib/server/server.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
 import { SERVER_NAME, VERSION } from "./lib/cli/version.ts";
@@ -45,6 +45,7 @@ const USAGE = `Usage:
   server user remove NAME
   server user list
   server user passwd NAME [--password-stdin] [--allow-weak] [--iterations N]
+  server user revoke-tickets             void every session ticket issued so far
   (user commands take --users FILE, or --store nats://... [--bucket NAME])
   --home PATH confines the user to that folder of the root (created at their first login;
   relative to the root, no ".."); without it the user sees the whole root. --quota SIZE
@@ -69,6 +70,8 @@ Options:
   --grace SECS           on SIGINT/SIGTERM, let transfers finish this long (default 10)
   --max-connections N    connections served at once (default 4096)
   --max-upload SIZE      refuse an upload bigger than SIZE with LIMIT (default: none)
+  --ticket-lifetime SECS session tickets let a client's next commands log in without
+                         the password's PBKDF2 for this long (default 600; 0: none)
   --tls-cert FILE        TLS certificate chain, PEM (default: the server's own, made on
                          first start next to the users file)
   --tls-key FILE         private key of --tls-cert, PEM
@@ -163,6 +166,13 @@ async function userCommand(args: string[]): Promise<number> {
       console.log(action === "add" ? `Added user "${name}"` : `Changed the password of "${name}"`);
       return 0;
     }
+    case "revoke-tickets": {
+      if (name) throw new UsageError(`Unexpected argument "${name}"`);
+      file.revokeTickets();
+      await file.save();
+      console.log("Revoked every session ticket: each user's next command logs in in full");
+      return 0;
+    }
     case "remove": {
       if (!name) throw new UsageError(`"user remove" needs a user name`);
       file.remove(name);
@@ -174,7 +184,7 @@ async function userCommand(args: string[]): Promise<number> {
       throw new UsageError(
         action
           ? `Unknown user command "${action}"`
-          : "Missing user command (add, set, remove, list, passwd)",
+          : "Missing user command (add, set, remove, list, passwd, revoke-tickets)",
       );
   }
 }
@@ -244,6 +254,7 @@ interface ServeFlags {
   maxConnections: number;
   /** Largest upload accepted, in bytes; null: no limit. */
   maxUpload: number | null;
+  ticketLifetimeMs: number;
 }
 
 /** Parses `server [options]`; null when it answered --help or --version. */
@@ -265,6 +276,7 @@ function parseServeFlags(args: string[]): ServeFlags | null {
       grace: { type: "string" },
       "max-connections": { type: "string" },
       "max-upload": { type: "string" },
+      "ticket-lifetime": { type: "string" },
       tls: { type: "boolean", default: false },
       "no-tls": { type: "boolean", default: false },
       "tls-cert": { type: "string" },
@@ -288,6 +300,10 @@ function parseServeFlags(args: string[]): ServeFlags | null {
     maxUpload: values["max-upload"] === undefined
       ? null
       : parseSizeFlag(values["max-upload"], "max-upload"),
+    ticketLifetimeMs: parseIntFlag(values["ticket-lifetime"], "ticket-lifetime", {
+      fallback: DEFAULT_TICKET_LIFETIME_MS / 1000,
+      max: 86_400,
+    }) * 1000,
     storage: parseStorageOptions(values.store, values.bucket, values.replicas),
     root: values.root,
     users: values.users,
@@ -386,6 +402,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     serverName: SERVER_NAME,
     defaultIterations: DEFAULT_ITERATIONS,
     authFailDelayMs: 200,
+    ticketLifetimeMs: flags.ticketLifetimeMs,
     tls: tls ?? undefined,
   }, { store, users, log });
   const started = performance.now();

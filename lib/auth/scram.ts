@@ -184,6 +184,8 @@ export interface ClientFinal {
   message: string;
   /** The ServerSignature the server must prove. */
   expectedServerSignature: Uint8Array;
+  /** The AuthMessage both ends signed (a session ticket's key is derived from it). */
+  authMessage: string;
 }
 
 /**
@@ -205,6 +207,7 @@ export function clientFinal(
   return {
     message: `${withoutProof},p=${b64(proof)}`,
     expectedServerSignature: hmac(serverKey, authMessage),
+    authMessage,
   };
 }
 
@@ -268,6 +271,12 @@ export function serverFirst(
   const nonce = client.nonce + serverNonce;
   const message = `r=${nonce},s=${b64(credentials.salt)},i=${credentials.iterations}`;
   return { message, nonce, client, credentials };
+}
+
+/** The AuthMessage of a login: what {@link serverFinal} checks the proof over. */
+export function serverAuthMessage(state: ServerFirstState, clientFinalMessage: string): string {
+  const withoutProof = clientFinalMessage.slice(0, clientFinalMessage.lastIndexOf(",p="));
+  return `${state.client.bare},${state.message},${withoutProof}`;
 }
 
 /**

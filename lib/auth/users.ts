@@ -47,6 +47,8 @@ export interface UsersFileData {
    * count never tells whether a user exists. Absent in older files: the most common count.
    */
   iterations?: number;
+  /** Raised by `server user revoke-tickets`: every session ticket issued before is void. */
+  ticketEpoch?: number;
   users: Record<string, UserRecord>;
 }
 
@@ -140,6 +142,9 @@ function parse(text: string, path: string): UsersFileData {
   }
   if (d.iterations !== undefined && !Number.isSafeInteger(d.iterations)) {
     throw new UsersError(`Users file "${path}": bad iteration count`);
+  }
+  if (d.ticketEpoch !== undefined && !Number.isSafeInteger(d.ticketEpoch)) {
+    throw new UsersError(`Users file "${path}": bad ticket epoch`);
   }
   for (const [name, rec] of Object.entries(d.users)) {
     if (!isRecord(rec)) throw new UsersError(`Users file "${path}": bad entry for "${name}"`);
@@ -449,6 +454,21 @@ export class UsersFile {
       this.#decoded.set(name, credentials);
     }
     return { name, exists: true, ...settingsOf(rec), credentials };
+  }
+
+  /**
+   * The key session tickets are sealed with: derived from the document's secret and its
+   * ticket epoch, so every server sharing the users accepts them and
+   * {@link UsersFile.revokeTickets} voids them all.
+   */
+  ticketSecret(): Uint8Array {
+    const epoch = this.#data.ticketEpoch ?? 0;
+    return new Uint8Array(createHmac("sha256", this.#secret).update(`ticket\0${epoch}`).digest());
+  }
+
+  /** Voids every session ticket issued so far (takes effect once saved). */
+  revokeTickets(): void {
+    this.#data.ticketEpoch = (this.#data.ticketEpoch ?? 0) + 1;
   }
 
   /** The user's current record (read-only flag and keys); undefined when there is none. */

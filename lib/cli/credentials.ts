@@ -10,13 +10,10 @@ export function env(name: string): string | undefined {
   }
 }
 
-/**
- * User and password for a connection: `--user` or FILESHARE_USER (else a prompt on a terminal);
- * the password from `--password-stdin`, FILESHARE_PASSWORD, or a hidden prompt on a terminal.
- */
-export async function credentials(
+/** The user name: `--user` or FILESHARE_USER, else a prompt on a terminal. */
+export async function userName(
   values: { user?: string; "password-stdin": boolean },
-): Promise<{ user: string; password: string }> {
+): Promise<string> {
   let user = values.user ?? env("FILESHARE_USER");
   if (!user) {
     if (!stdinIsTerminal() || values["password-stdin"]) {
@@ -25,6 +22,14 @@ export async function credentials(
     user = (await promptLine("User: "))?.trim() || undefined;
     if (!user) throw new UsageError("No user name given");
   }
+  return user;
+}
+
+/** The password: `--password-stdin`, FILESHARE_PASSWORD, or a hidden prompt on a terminal. */
+export async function password(
+  values: { "password-stdin": boolean },
+  user: string,
+): Promise<string> {
   let password: string | undefined;
   if (values["password-stdin"]) {
     password = (await readStdinLine()) ?? undefined;
@@ -41,5 +46,16 @@ export async function credentials(
     password = (await promptHidden(`Password for ${user}: `)) ?? undefined;
     if (!password) throw new UsageError("No password given");
   }
-  return { user, password };
+  return password;
+}
+
+/**
+ * User and password for a connection: `--user` or FILESHARE_USER (else a prompt on a terminal);
+ * the password from `--password-stdin`, FILESHARE_PASSWORD, or a hidden prompt on a terminal.
+ */
+export async function credentials(
+  values: { user?: string; "password-stdin": boolean },
+): Promise<{ user: string; password: string }> {
+  const user = await userName(values);
+  return { user, password: await password(values, user) };
 }

@@ -43,6 +43,7 @@ import type {
   TransferResult,
 } from "./options.ts";
 import { scramLogin, startScramLogin } from "./scram_login.ts";
+import { startTicketLogin, ticketLogin } from "./ticket_login.ts";
 import { connectVerified } from "../tls/connect_tls.ts";
 import { tlsRequiredMessage } from "../tls/fetch_certificate.ts";
 import { serverKey } from "../tls/known_servers.ts";
@@ -123,20 +124,37 @@ export class FileshareClient implements AsyncDisposable {
     try {
       const client = options.clientName ?? "fileshare-client";
       await conn.send(helloRequest(client, options.run || undefined));
-      const first = await startScramLogin(conn, options.user);
+      const where = serverKey(options.hostname, options.port);
+      const tickets = options.tickets;
+      const stored = tickets ? await tickets.get(where, options.user) : null;
+      // The first login step goes right behind the hello: a ticket's, else SCRAM's.
+      let first = stored ? null : await startScramLogin(conn, options.user, tickets !== undefined);
+      const ticketNonce = stored ? await startTicketLogin(conn, stored) : null;
       let welcome: Record<string, unknown>;
       try {
         welcome = await conn.expectMessage();
       } catch (err) {
         // A TLS server answers a clear-text hello with a TLS alert or by hanging up.
         if (options.tls === false && !(err instanceof ConnectionError && err.code === "TIMEOUT")) {
-          const where = serverKey(options.hostname, options.port);
           throw new ConnectionError(tlsRequiredMessage(where), { cause: err });
         }
         throw err;
       }
       parseHelloResponse(welcome);
-      const readOnly = await scramLogin(conn, first, options.password);
+      let readOnly = stored && ticketNonce ? await ticketLogin(conn, ticketNonce, stored) : null;
+      if (readOnly === null) {
+        if (stored) {
+          // Refused (expired, revoked, new password): the full login, on the same connection.
+          await tickets!.delete(where, options.user);
+          first = await startScramLogin(conn, options.user, true);
+        }
+        const password = typeof options.password === "function"
+          ? await options.password()
+          : options.password;
+        const login = await scramLogin(conn, first!, password);
+        readOnly = login.readOnly;
+        if (login.ticket && tickets) await tickets.put(where, options.user, login.ticket);
+      }
       return new FileshareClient(
         conn,
         options.user,

@@ -5,6 +5,7 @@
  */
 import type { TransferOptions } from "../transfer.ts";
 import type { ServerTrust } from "../tls/trust.ts";
+import type { TicketStore } from "./ticket_store.ts";
 
 /**
  * How to reach and log in to a server.
@@ -30,8 +31,17 @@ export interface ConnectOptions {
   port: number;
   /** User name to log in as. */
   user: string;
-  /** The user's password; it never crosses the wire (SCRAM-SHA-256). */
-  password: string;
+  /**
+   * The user's password; it never crosses the wire (SCRAM-SHA-256). A function is called only
+   * when the password is needed: not when a session ticket from `tickets` logs in.
+   */
+  password: string | (() => Promise<string>);
+  /**
+   * Where session tickets are kept between connections: a valid one logs in without the
+   * password and without PBKDF2; a full login asks the server for a new one. The CLI uses
+   * `~/.config/fileshare/tickets`; absent, every login is a full SCRAM login.
+   */
+  tickets?: TicketStore;
   /** Id of a load-test run, recorded in the server's log. */
   run?: string;
   /** Give up on a read or write that waits this long (ms); default 300 s, 0 never. */

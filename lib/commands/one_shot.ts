@@ -6,7 +6,9 @@
 import { FileshareClient } from "../client/client.ts";
 import { UsageError } from "../cli/errors.ts";
 import { parseServerAddress } from "../cli/address.ts";
-import { credentials } from "../cli/credentials.ts";
+import { password, userName } from "../cli/credentials.ts";
+import { FileTicketStore, type TicketStore } from "../client/ticket_store.ts";
+import { defaultKnownServersPath } from "../tls/known_servers.ts";
 import { userPath } from "../cli/paths.ts";
 import { CLIENT_NAME } from "../cli/version.ts";
 import { type ProgressOutput, stderrProgressOutput } from "../cli/progress.ts";
@@ -40,6 +42,15 @@ export function commandFlags(): Flag[] {
   return [...byName.values()];
 }
 
+/** Session tickets beside the known-servers file; none when there is no config folder. */
+function ticketStore(): TicketStore | undefined {
+  try {
+    return new FileTicketStore(defaultKnownServersPath().replace(/known_servers$/, "tickets"));
+  } catch {
+    return undefined;
+  }
+}
+
 /** A context whose client connects on first use and is closed by the caller. */
 class OneShotContext implements CommandContext {
   #options: OneShotOptions;
@@ -54,13 +65,16 @@ class OneShotContext implements CommandContext {
   client(): Promise<FileshareClient> {
     this.#client ??= (async () => {
       const address = parseServerAddress(this.#options.server);
-      const { user, password } = await credentials(this.#options);
+      const user = await userName(this.#options);
+      // Asked for only when no session ticket logs in.
+      const secret = () => password(this.#options, user);
       return await FileshareClient.connect({
         ...address,
         user,
-        password,
+        password: secret,
         clientName: CLIENT_NAME,
         tls: this.#options.tls,
+        tickets: ticketStore(),
       });
     })();
     return this.#client;

@@ -56,6 +56,7 @@ export const ERROR_REASONS = [
   "not_file",
   "quota",
   "too_large",
+  "ticket",
 ] as const;
 
 /** One of the protocol's refusal reasons: what `FileshareError.reason` holds. */

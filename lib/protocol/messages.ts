@@ -19,11 +19,16 @@ export interface HelloRequest {
   /** Id of a load-test run this connection belongs to, for the activity log. */
   run?: string;
 }
-/** First SCRAM step: the client-first-message. */
+/**
+ * First login step. SCRAM-SHA-256: the client-first-message, and `ticket: true` to ask for a
+ * session ticket. TICKET: `t=<sealed ticket>,r=<client nonce>` (see docs/protocol.md).
+ */
 export interface AuthStartRequest {
   op: "auth_start";
-  mechanism: "SCRAM-SHA-256";
+  mechanism: "SCRAM-SHA-256" | "TICKET";
   message: string;
+  /** SCRAM only: issue a session ticket with the answer to a successful login. */
+  ticket?: boolean;
 }
 /** Second SCRAM step: the client-final-message. */
 export interface AuthFinalRequest {
@@ -170,8 +175,15 @@ export function helloRequest(client: string, run?: string): HelloRequest {
 }
 
 /** Builds the first SCRAM request around a client-first-message. */
-export function authStartRequest(message: string): AuthStartRequest {
-  return { op: "auth_start", mechanism: "SCRAM-SHA-256", message };
+export function authStartRequest(message: string, ticket = false): AuthStartRequest {
+  const req: AuthStartRequest = { op: "auth_start", mechanism: "SCRAM-SHA-256", message };
+  if (ticket) req.ticket = true;
+  return req;
+}
+
+/** Builds the first step of a login with a session ticket. */
+export function ticketStartRequest(ticket: string, nonce: string): AuthStartRequest {
+  return { op: "auth_start", mechanism: "TICKET", message: `t=${ticket},r=${nonce}` };
 }
 
 /** Builds the second SCRAM request around a client-final-message. */
@@ -268,10 +280,16 @@ export function parseHello(msg: Record<string, unknown>): HelloRequest {
 export function parseRequest(msg: Record<string, unknown>): Request {
   switch (msg.op) {
     case "auth_start": {
-      if (msg.mechanism !== "SCRAM-SHA-256") {
+      if (msg.mechanism !== "SCRAM-SHA-256" && msg.mechanism !== "TICKET") {
         fail(`Unsupported mechanism ${JSON.stringify(msg.mechanism)} (use "SCRAM-SHA-256")`);
       }
-      return { op: "auth_start", mechanism: "SCRAM-SHA-256", message: str(msg, "message") };
+      const req: AuthStartRequest = {
+        op: "auth_start",
+        mechanism: msg.mechanism,
+        message: str(msg, "message"),
+      };
+      if (bool(msg, "ticket")) req.ticket = true;
+      return req;
     }
     case "auth_final":
       return { op: "auth_final", message: str(msg, "message") };

@@ -26,6 +26,10 @@ export interface AuthOkResponse {
   status: "ok";
   message: string;
   readOnly: boolean;
+  /** A session ticket, when the client asked for one and the server issues them. */
+  ticket?: string;
+  /** When the ticket stops working, ms since the epoch. */
+  ticketExpires?: number;
 }
 /** The server takes an upload's body (not sent for an eager upload). */
 export interface ReadyResponse {
@@ -102,9 +106,18 @@ export function authContinueResponse(message: string): AuthContinueResponse {
   return { status: "continue", message };
 }
 
-/** Builds the answer to a successful `auth_final`. */
-export function authOkResponse(message: string, readOnly: boolean): AuthOkResponse {
-  return { status: "ok", message, readOnly };
+/** Builds the answer to a successful `auth_final`, with a session ticket if one is issued. */
+export function authOkResponse(
+  message: string,
+  readOnly: boolean,
+  ticket?: { ticket: string; expires: number },
+): AuthOkResponse {
+  const r: AuthOkResponse = { status: "ok", message, readOnly };
+  if (ticket) {
+    r.ticket = ticket.ticket;
+    r.ticketExpires = ticket.expires;
+  }
+  return r;
 }
 
 /** Builds the go-ahead for an upload's body. */
@@ -215,7 +228,10 @@ export function parseAuthContinueResponse(msg: Record<string, unknown>): AuthCon
 export function parseAuthOkResponse(msg: Record<string, unknown>): AuthOkResponse {
   expectStatus(msg, "ok");
   if (typeof msg.message !== "string") throw new ProtocolError("Server sent no signature");
-  return authOkResponse(msg.message, msg.readOnly === true);
+  const ticket = typeof msg.ticket === "string" && Number.isSafeInteger(msg.ticketExpires)
+    ? { ticket: msg.ticket, expires: msg.ticketExpires as number }
+    : undefined;
+  return authOkResponse(msg.message, msg.readOnly === true, ticket);
 }
 
 /** Validates the go-ahead for an upload's body. */

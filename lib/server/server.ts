@@ -6,6 +6,7 @@ import type { Store } from "../store/store.ts";
 import { Session } from "./session.ts";
 import { UploadLedger } from "./quota.ts";
 import { closeUnlessHandshaken } from "../tls/handshake_deadline.ts";
+import { certificateFingerprint, pemCertificates } from "../tls/fingerprint.ts";
 
 /** Whether an accept failed because the peer was gone before it was taken. */
 function isPeerGone(err: unknown): boolean {
@@ -36,7 +37,15 @@ export interface ServerOptions {
   maxUploadBytes?: number;
   /** Certificate and key (PEM) to encrypt every connection with TLS; absent: clear text. */
   tls?: { cert: string; key: string };
+  /**
+   * How long a session ticket issued after a full login works (ms); 0 issues and takes none.
+   * Default {@link DEFAULT_TICKET_LIFETIME_MS}.
+   */
+  ticketLifetimeMs?: number;
 }
+
+/** Session tickets work for 10 minutes: a burst of one-shot commands, not a working day. */
+export const DEFAULT_TICKET_LIFETIME_MS = 10 * 60_000;
 
 /** What the server is built from. */
 export interface ServerParts {
@@ -72,6 +81,7 @@ export class FileshareServer {
   #ledger = new UploadLedger();
   #accepting: Promise<void>;
   #stopping = false;
+  #fingerprint: string;
 
   private constructor(
     listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>,
@@ -81,6 +91,8 @@ export class FileshareServer {
     this.#listener = listener;
     this.#options = options;
     this.#parts = parts;
+    const cert = options.tls ? pemCertificates(options.tls.cert)[0] : undefined;
+    this.#fingerprint = cert ? certificateFingerprint(cert) : "";
     this.#accepting = this.#acceptLoop();
   }
 
@@ -131,6 +143,8 @@ export class FileshareServer {
         authFailDelayMs: this.#options.authFailDelayMs,
         maxUploadBytes: this.#options.maxUploadBytes ?? null,
         ledger: this.#ledger,
+        ticketLifetimeMs: this.#options.ticketLifetimeMs ?? DEFAULT_TICKET_LIFETIME_MS,
+        fingerprint: this.#fingerprint,
       });
       const done = session.run().finally(() => this.#sessions.delete(session));
       this.#sessions.set(session, done);

@@ -20,8 +20,10 @@ import {
   helloResponse,
 } from "../protocol/responses.ts";
 import {
+  makeNonce,
   parseClientFirst,
   ScramError,
+  serverAuthMessage,
   serverFinal,
   serverFirst,
   type ServerFirstState,
@@ -30,6 +32,14 @@ import type { UserLogin, UsersFile } from "../auth/users.ts";
 import { parseRemotePath } from "../store/paths.ts";
 import type { UploadLedger } from "./quota.ts";
 import { storeCall } from "./store_errors.ts";
+import {
+  credentialTag,
+  type TicketClaims,
+  ticketKey,
+  ticketProof,
+  TicketSealer,
+  verifyTicketProof,
+} from "../auth/session_ticket.ts";
 import type { ActivityLog } from "../log/activity_log.ts";
 import type { EventName } from "../log/events.ts";
 import type { Store } from "../store/store.ts";
@@ -61,6 +71,10 @@ export interface SessionDeps {
   maxUploadBytes: number | null;
   /** Uploads in progress on this server, for quotas. */
   ledger: UploadLedger;
+  /** How long a session ticket works (ms); 0: none are issued or taken. */
+  ticketLifetimeMs?: number;
+  /** SHA-256 fingerprint of the server's certificate ("" without TLS); tickets are bound to it. */
+  fingerprint?: string;
 }
 
 const MAX_AUTH_FAILURES = 3;
@@ -98,6 +112,8 @@ export class Session {
   #started = performance.now();
   #scram: ServerFirstState | null = null;
   #scramUser: UserLogin | null = null;
+  #wantsTicket = false;
+  #ticket: { claims: TicketClaims; nonce: string } | null = null;
   #authFailures = 0;
 
   /** Creates a session for an accepted connection. */
@@ -202,7 +218,14 @@ export class Session {
     if (this.#user !== undefined) throw new ProtocolError("Already authenticated");
     let name = this.#scramUser?.name ?? "";
     try {
+      if (req.op === "auth_start" && req.mechanism === "TICKET") {
+        return await this.#ticketStart(req.message);
+      }
+      if (req.op === "auth_final" && this.#ticket !== null) {
+        return await this.#ticketFinal(req.message);
+      }
       if (req.op === "auth_start") {
+        this.#wantsTicket = req.ticket === true;
         const first = parseClientFirst(req.message);
         await this.#deps.users.refresh();
         const login = this.#deps.users.lookup(first.user, this.#deps.defaultIterations);
@@ -227,7 +250,10 @@ export class Session {
         this.#quota = login.quota;
         const ok = this.#base("auth_ok", true);
         this.#deps.log.write(login.home === null ? ok : { ...ok, home: login.home });
-        await this.#conn.send(authOkResponse(final, login.readOnly));
+        const ticket = this.#wantsTicket
+          ? this.#issueTicket(login.name, state, req.message)
+          : undefined;
+        await this.#conn.send(authOkResponse(final, login.readOnly, ticket));
         return true;
       }
       return await this.#authFailed(login.name);
@@ -250,6 +276,85 @@ export class Session {
     const what = `Cannot open the home folder of "${login.name}"`;
     const home = parseRemotePath(login.home, what);
     return await storeCall(what, () => this.#deps.store.within(home));
+  }
+
+  /** A ticket for the user who just logged in with SCRAM; undefined when tickets are off. */
+  #issueTicket(
+    user: string,
+    state: ServerFirstState,
+    clientFinal: string,
+  ): { ticket: string; expires: number } | undefined {
+    const lifetime = this.#deps.ticketLifetimeMs ?? 0;
+    if (lifetime <= 0) return undefined;
+    const expires = Date.now() + lifetime;
+    const sealer = new TicketSealer(this.#deps.users.ticketSecret());
+    const ticket = sealer.seal({
+      user,
+      expires,
+      fingerprint: this.#deps.fingerprint ?? "",
+      credential: credentialTag(state.credentials.storedKey),
+      key: ticketKey(state.credentials.serverKey, serverAuthMessage(state, clientFinal)),
+    });
+    return { ticket, expires };
+  }
+
+  /**
+   * First step of a ticket login: opens the ticket and checks it still holds (not expired,
+   * this server, same password, user still there), then sends the server nonce. A ticket
+   * that fails is answered AUTH_FAILED with reason "ticket", at once and without counting as
+   * a wrong password: the client then logs in with its password on the same connection.
+   */
+  async #ticketStart(message: string): Promise<boolean> {
+    this.#ticket = null;
+    const m = /^t=([A-Za-z0-9_-]+),r=([\x21-\x2b\x2d-\x7e]{8,64})$/.exec(message);
+    if (!m) throw new ScramError("Malformed ticket message");
+    await this.#deps.users.refresh();
+    const claims = (this.#deps.ticketLifetimeMs ?? 0) > 0
+      ? new TicketSealer(this.#deps.users.ticketSecret()).open(m[1])
+      : null;
+    const login = claims ? this.#deps.users.lookup(claims.user) : null;
+    const why = claims === null || login === null
+      ? "not issued by this server, or revoked"
+      : claims.expires <= Date.now()
+      ? "expired"
+      : claims.fingerprint !== (this.#deps.fingerprint ?? "")
+      ? "issued for another certificate"
+      : !login.exists || claims.credential !== credentialTag(login.credentials.storedKey)
+      ? "the password changed or the user was removed"
+      : null;
+    if (why !== null || claims === null) {
+      await this.#conn.send(
+        errorResponse("AUTH_FAILED", `Session ticket refused: ${why}`, "ticket"),
+      );
+      return true;
+    }
+    const nonce = m[2] + makeNonce();
+    this.#ticket = { claims, nonce };
+    await this.#conn.send(authContinueResponse(`r=${nonce}`));
+    return true;
+  }
+
+  /** Second step of a ticket login: the client's proof that it holds the ticket's key. */
+  async #ticketFinal(message: string): Promise<boolean> {
+    const { claims, nonce } = this.#ticket!;
+    this.#ticket = null;
+    const m = /^r=([^,]+),p=([A-Za-z0-9+/=]+)$/.exec(message);
+    if (!m || m[1] !== nonce) throw new ScramError("Malformed ticket proof");
+    if (!verifyTicketProof(claims.key, "client", nonce, m[2])) {
+      return await this.#authFailed(claims.user, "wrong ticket proof");
+    }
+    const login = this.#deps.users.lookup(claims.user);
+    if (!login.exists) return await this.#authFailed(claims.user, "user removed");
+    this.#store = await this.#userRoot(login);
+    this.#user = login.name;
+    this.#readOnly = login.readOnly;
+    this.#quota = login.quota;
+    const ok = this.#base("auth_ok", true);
+    this.#deps.log.write(login.home === null ? ok : { ...ok, home: login.home });
+    await this.#conn.send(
+      authOkResponse(`v=${ticketProof(claims.key, "server", nonce)}`, login.readOnly),
+    );
+    return true;
   }
 
   async #authFailed(name: string, detail?: string): Promise<boolean> {
@@ -282,6 +387,7 @@ export class Session {
       );
     }
     this.#readOnly = record.readOnly;
+    this.#quota = record.quota ?? null;
   }
 
   /** Runs one command; false when the connection must close. */
