@@ -39,6 +39,10 @@ Options:
   --user NAME          user name (env FILESHARE_USER)
   --password-stdin     read the password from the first line of stdin
                        (else env FILESHARE_PASSWORD, else a hidden prompt on a terminal)
+                       After a full login a one-shot command keeps a session ticket
+                       (10 minutes, ~/.config/fileshare/tickets): the next commands to
+                       that server as that user log in with it, without the password.
+                       FILESHARE_TICKETS=0 logs in in full every time and keeps none
   -f, --overwrite      replace an existing destination file
   --fsync              downloads: flush each file to disk before it takes its name
                        (off by default, as with rsync and scp)

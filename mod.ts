@@ -39,6 +39,7 @@ export type {
   TransferResult,
 } from "./lib/client/options.ts";
 export { readableSource, type StreamSink, writableSink } from "./lib/client/web_streams.ts";
+export { FileTicketStore, type StoredTicket, type TicketStore } from "./lib/client/ticket_store.ts";
 export type { ByteSink, ByteSource, TransferOptions } from "./lib/transfer.ts";
 export type { DirEntry } from "./lib/protocol/messages.ts";
 export {

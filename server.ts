@@ -27,6 +27,8 @@ import { parseSizeFlag } from "./lib/cli/size_flag.ts";
 import { formatBytes } from "./lib/units.ts";
 import { parseStorageOptions, type StorageChoice } from "./lib/cli/storage_options.ts";
 import { DEFAULT_TICKET_LIFETIME_MS, FileshareServer } from "./lib/server/server.ts";
+import { LOGIN_GUARD_DEFAULTS } from "./lib/server/login_guard.ts";
+import { type Cidr, parseCidr } from "./lib/server/cidr.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
 import { SERVER_NAME, VERSION } from "./lib/cli/version.ts";
@@ -70,6 +72,11 @@ Options:
   --grace SECS           on SIGINT/SIGTERM, let transfers finish this long (default 10)
   --max-connections N    connections served at once (default 4096)
   --max-upload SIZE      refuse an upload bigger than SIZE with LIMIT (default: none)
+  --ban-time SECS        after 20 failed logins from one address within 15 minutes,
+                         refuse it for this long (default 900); beyond 5 failures its
+                         attempts already wait their turn, 1 s more per failure
+  --trusted-network CIDR never delay or ban logins from this network, e.g. 10.0.0.0/8
+                         (repeat the flag, or separate networks with commas)
   --ticket-lifetime SECS session tickets let a client's next commands log in without
                          the password's PBKDF2 for this long (default 600; 0: none)
   --tls-cert FILE        TLS certificate chain, PEM (default: the server's own, made on
@@ -255,6 +262,8 @@ interface ServeFlags {
   /** Largest upload accepted, in bytes; null: no limit. */
   maxUpload: number | null;
   ticketLifetimeMs: number;
+  banMs: number;
+  trusted: Cidr[];
 }
 
 /** Parses `server [options]`; null when it answered --help or --version. */
@@ -277,6 +286,8 @@ function parseServeFlags(args: string[]): ServeFlags | null {
       "max-connections": { type: "string" },
       "max-upload": { type: "string" },
       "ticket-lifetime": { type: "string" },
+      "ban-time": { type: "string" },
+      "trusted-network": { type: "string", multiple: true },
       tls: { type: "boolean", default: false },
       "no-tls": { type: "boolean", default: false },
       "tls-cert": { type: "string" },
@@ -304,6 +315,17 @@ function parseServeFlags(args: string[]): ServeFlags | null {
       fallback: DEFAULT_TICKET_LIFETIME_MS / 1000,
       max: 86_400,
     }) * 1000,
+    banMs: parseIntFlag(values["ban-time"], "ban-time", {
+      fallback: LOGIN_GUARD_DEFAULTS.banMs / 1000,
+      min: 1,
+    }) * 1000,
+    trusted: (values["trusted-network"] ?? []).flatMap((v) => v.split(",")).map((v) => {
+      try {
+        return parseCidr(v);
+      } catch (err) {
+        throw new UsageError(`Invalid --trusted-network: ${(err as Error).message}`);
+      }
+    }),
     storage: parseStorageOptions(values.store, values.bucket, values.replicas),
     root: values.root,
     users: values.users,
@@ -403,6 +425,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     defaultIterations: DEFAULT_ITERATIONS,
     authFailDelayMs: 200,
     ticketLifetimeMs: flags.ticketLifetimeMs,
+    loginGuard: { banMs: flags.banMs, allow: flags.trusted },
     tls: tls ?? undefined,
   }, { store, users, log });
   const started = performance.now();

@@ -225,6 +225,9 @@ function childEnv(cwd: string, env: Record<string, string> = {}): Record<string,
     NO_COLOR: "1",
     INIT_CWD: cwd,
     XDG_CONFIG_HOME: NO_CONFIG_DIR,
+    // Every command logs in in full, as the password tests expect; the session-ticket
+    // tests turn tickets on with their own config folder.
+    FILESHARE_TICKETS: "0",
     ...(trust ? { FILESHARE_TRUST: trust } : {}),
     ...env,
   };

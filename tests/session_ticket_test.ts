@@ -34,7 +34,7 @@ Deno.test("client one-shot commands log in with a session ticket after one full 
     const dirCmd = (env: Record<string, string> = {}) =>
       runTool("client", ["--server", `127.0.0.1:${srv.port}`, "--user", "alice", "dir"], {
         cwd: dir,
-        env: { XDG_CONFIG_HOME: config, ...env },
+        env: { XDG_CONFIG_HOME: config, FILESHARE_TICKETS: "1", ...env },
       });
     const user = (...args: string[]) =>
       runTool("server", ["user", ...args, "--users", `${dir}/users.json`], {
@@ -45,6 +45,9 @@ Deno.test("client one-shot commands log in with a session ticket after one full 
     const none = await dirCmd();
     assert.equal(none.code, 2);
     assert.match(none.stderr, /No password/);
+    const off = await dirCmd({ FILESHARE_PASSWORD: USERS.alice.password, FILESHARE_TICKETS: "0" });
+    assert.equal(off.code, 0, off.stderr);
+    assert.equal(await Deno.stat(config).then(() => true, () => false), false, "none kept");
     const full = await dirCmd({ FILESHARE_PASSWORD: USERS.alice.password });
     assert.equal(full.code, 0, full.stderr);
     const folder = `${config}/fileshare/tickets`;

@@ -6,7 +6,7 @@
 import { FileshareClient } from "../client/client.ts";
 import { UsageError } from "../cli/errors.ts";
 import { parseServerAddress } from "../cli/address.ts";
-import { password, userName } from "../cli/credentials.ts";
+import { env, password, userName } from "../cli/credentials.ts";
 import { FileTicketStore, type TicketStore } from "../client/ticket_store.ts";
 import { defaultKnownServersPath } from "../tls/known_servers.ts";
 import { userPath } from "../cli/paths.ts";
@@ -42,8 +42,12 @@ export function commandFlags(): Flag[] {
   return [...byName.values()];
 }
 
-/** Session tickets beside the known-servers file; none when there is no config folder. */
+/**
+ * Session tickets beside the known-servers file; none when there is no config folder or
+ * FILESHARE_TICKETS=0.
+ */
 function ticketStore(): TicketStore | undefined {
+  if (env("FILESHARE_TICKETS") === "0") return undefined;
   try {
     return new FileTicketStore(defaultKnownServersPath().replace(/known_servers$/, "tickets"));
   } catch {

@@ -18,6 +18,8 @@ export const EVENT_NAMES = [
   "disconnect",
   "bench_start",
   "bench_end",
+  "auth_throttle",
+  "auth_ban",
 ] as const;
 
 /** One of the activity log's event names. */

@@ -5,6 +5,7 @@ import type { ActivityLog } from "../log/activity_log.ts";
 import type { Store } from "../store/store.ts";
 import { Session } from "./session.ts";
 import { UploadLedger } from "./quota.ts";
+import { LoginGuard, type LoginGuardOptions } from "./login_guard.ts";
 import { closeUnlessHandshaken } from "../tls/handshake_deadline.ts";
 import { certificateFingerprint, pemCertificates } from "../tls/fingerprint.ts";
 
@@ -42,6 +43,8 @@ export interface ServerOptions {
    * Default {@link DEFAULT_TICKET_LIFETIME_MS}.
    */
   ticketLifetimeMs?: number;
+  /** Brute-force defence per address (defaults: {@link LOGIN_GUARD_DEFAULTS}). */
+  loginGuard?: LoginGuardOptions;
 }
 
 /** Session tickets work for 10 minutes: a burst of one-shot commands, not a working day. */
@@ -82,6 +85,7 @@ export class FileshareServer {
   #accepting: Promise<void>;
   #stopping = false;
   #fingerprint: string;
+  #guard: LoginGuard;
 
   private constructor(
     listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>,
@@ -93,6 +97,7 @@ export class FileshareServer {
     this.#parts = parts;
     const cert = options.tls ? pemCertificates(options.tls.cert)[0] : undefined;
     this.#fingerprint = cert ? certificateFingerprint(cert) : "";
+    this.#guard = new LoginGuard(options.loginGuard);
     this.#accepting = this.#acceptLoop();
   }
 
@@ -145,6 +150,7 @@ export class FileshareServer {
         ledger: this.#ledger,
         ticketLifetimeMs: this.#options.ticketLifetimeMs ?? DEFAULT_TICKET_LIFETIME_MS,
         fingerprint: this.#fingerprint,
+        guard: this.#guard,
       });
       const done = session.run().finally(() => this.#sessions.delete(session));
       this.#sessions.set(session, done);

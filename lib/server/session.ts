@@ -40,6 +40,7 @@ import {
   TicketSealer,
   verifyTicketProof,
 } from "../auth/session_ticket.ts";
+import type { LoginGuard } from "./login_guard.ts";
 import type { ActivityLog } from "../log/activity_log.ts";
 import type { EventName } from "../log/events.ts";
 import type { Store } from "../store/store.ts";
@@ -75,6 +76,16 @@ export interface SessionDeps {
   ticketLifetimeMs?: number;
   /** SHA-256 fingerprint of the server's certificate ("" without TLS); tickets are bound to it. */
   fingerprint?: string;
+  /** Failed logins per address across connections: delays and bans. */
+  guard?: LoginGuard;
+}
+
+/** The address of `ip:port` or `[v6]:port`, without the port. */
+function hostOf(remote: string): string {
+  const v6 = /^\[(.*)\]:\d+$/.exec(remote);
+  if (v6) return v6[1];
+  const i = remote.lastIndexOf(":");
+  return i > 0 ? remote.slice(0, i) : remote;
 }
 
 const MAX_AUTH_FAILURES = 3;
@@ -157,6 +168,7 @@ export class Session {
   async run(): Promise<void> {
     this.#deps.log.write(this.#base("connect", true));
     try {
+      this.#refuseIfBanned();
       await this.#handshake();
       while (!this.#closing) {
         this.#idle = true;
@@ -190,6 +202,35 @@ export class Session {
         ...this.#base("disconnect", true),
         ms: Math.round(performance.now() - this.#started),
       });
+    }
+  }
+
+  /** Throws LIMIT when this address is banned for failed logins. */
+  #refuseIfBanned(): void {
+    const until = this.#deps.guard?.bannedUntil(hostOf(this.#remote)) ?? null;
+    if (until !== null) this.#banned(until);
+  }
+
+  #banned(until: number): never {
+    const seconds = Math.ceil((until - Date.now()) / 1000);
+    throw new FileshareError(
+      "LIMIT",
+      `Too many failed logins from ${hostOf(this.#remote)}: refused for ${seconds} s more`,
+    );
+  }
+
+  /**
+   * Waits for this address's turn before a login proof is checked: after several failures
+   * attempts from one address are spaced out, whatever connection they come on.
+   */
+  async #awaitTurn(): Promise<void> {
+    const turn = this.#deps.guard?.reserve(hostOf(this.#remote));
+    if (turn === undefined) return;
+    if ("bannedUntil" in turn) this.#banned(turn.bannedUntil);
+    if (turn.waitMs > 0) {
+      await new Promise((r) => setTimeout(r, turn.waitMs));
+      // A ban may have begun while this attempt waited its turn.
+      this.#refuseIfBanned();
     }
   }
 
@@ -242,6 +283,7 @@ export class Session {
       const login = this.#scramUser;
       this.#scram = null;
       this.#scramUser = null;
+      await this.#awaitTurn();
       const final = serverFinal(state, req.message);
       if (final !== null && login.exists) {
         this.#store = await this.#userRoot(login);
@@ -338,6 +380,7 @@ export class Session {
   async #ticketFinal(message: string): Promise<boolean> {
     const { claims, nonce } = this.#ticket!;
     this.#ticket = null;
+    await this.#awaitTurn();
     const m = /^r=([^,]+),p=([A-Za-z0-9+/=]+)$/.exec(message);
     if (!m || m[1] !== nonce) throw new ScramError("Malformed ticket proof");
     if (!verifyTicketProof(claims.key, "client", nonce, m[2])) {
@@ -357,6 +400,35 @@ export class Session {
     return true;
   }
 
+  /** Counts a failed login against this address; logs the start of a delay and a ban. */
+  #recordFailure(): void {
+    const guard = this.#deps.guard;
+    if (guard === undefined) return;
+    const address = hostOf(this.#remote);
+    const outcome = guard.failed(address);
+    const base = { ...this.#base("auth_throttle", false), failures: outcome.failures };
+    delete base.user;
+    if (outcome.kind === "delay" && outcome.failures === guard.freeFailures + 1) {
+      this.#deps.log.write({
+        ...base,
+        code: "LIMIT",
+        message: `${outcome.failures} failed logins from ${address}: one attempt per ` +
+          `${outcome.delayMs / 1000} s or slower from now on`,
+        delayMs: outcome.delayMs,
+      });
+    } else if (outcome.kind === "ban") {
+      this.#deps.log.write({
+        ...base,
+        event: "auth_ban",
+        code: "LIMIT",
+        message: `${outcome.failures} failed logins from ${address}: banned until ${
+          new Date(outcome.untilMs).toISOString()
+        }`,
+        until: new Date(outcome.untilMs).toISOString(),
+      });
+    }
+  }
+
   async #authFailed(name: string, detail?: string): Promise<boolean> {
     this.#authFailures++;
     const message = "Authentication failed: wrong user name or password";
@@ -366,6 +438,7 @@ export class Session {
       code: "AUTH_FAILED",
       message: detail ? `${message} (${detail})` : message,
     });
+    this.#recordFailure();
     // A pause makes online guessing slow; it is the same for unknown users and wrong passwords.
     await new Promise((r) => setTimeout(r, this.#deps.authFailDelayMs));
     await this.#conn.send(errorResponse("AUTH_FAILED", message));
