@@ -26,7 +26,12 @@ import {
 import { parseSizeFlag } from "./lib/cli/size_flag.ts";
 import { formatBytes } from "./lib/units.ts";
 import { parseStorageOptions, type StorageChoice } from "./lib/cli/storage_options.ts";
-import { DEFAULT_TICKET_LIFETIME_MS, FileshareServer } from "./lib/server/server.ts";
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_TICKET_LIFETIME_MS,
+  FileshareServer,
+  type FloodLimits,
+} from "./lib/server/server.ts";
 import { LOGIN_GUARD_DEFAULTS } from "./lib/server/login_guard.ts";
 import { type Cidr, parseCidr } from "./lib/server/cidr.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
@@ -84,6 +89,13 @@ Options:
   --tls-key FILE         private key of --tls-cert, PEM
   --no-tls               serve without encryption (passwords' SCRAM exchange and file
                          contents cross the network in clear); --tls is the default
+  --max-per-address N    connections from one address at once (default 1024)
+  --max-unauthenticated N  connections still logging in at once; the oldest makes room
+                         for a new one (default 256, at most half of --max-connections)
+  --login-timeout SECS   TLS handshake, protocol handshake and login must be done within
+                         this (default 30)
+  --min-rate BYTES       slowest transfer tolerated, bytes/s (default 1024; 0: none)
+  --stall-timeout SECS   longest pause inside a transfer or a message (default 60)
   -h, --help             show this help
   --version              print the version
 
@@ -264,6 +276,8 @@ interface ServeFlags {
   ticketLifetimeMs: number;
   banMs: number;
   trusted: Cidr[];
+  /** Flood limits (see {@link DEFAULT_LIMITS}). */
+  limits: FloodLimits;
 }
 
 /** Parses `server [options]`; null when it answered --help or --version. */
@@ -292,13 +306,21 @@ function parseServeFlags(args: string[]): ServeFlags | null {
       "no-tls": { type: "boolean", default: false },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
+      "max-per-address": { type: "string" },
+      "max-unauthenticated": { type: "string" },
+      "login-timeout": { type: "string" },
+      "min-rate": { type: "string" },
+      "stall-timeout": { type: "string" },
       ...HELP_OPTIONS,
     },
   });
   if (helpOrVersion(values, "server", USAGE)) return null;
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"`);
-  const seconds = (flag: "idle-timeout" | "grace", fallback: number, min: number) =>
-    parseIntFlag(values[flag], flag, { fallback, min }) * 1000;
+  const seconds = (
+    flag: "idle-timeout" | "grace" | "login-timeout" | "stall-timeout",
+    fallback: number,
+    min: number,
+  ) => parseIntFlag(values[flag], flag, { fallback, min }) * 1000;
   return {
     host: values.host,
     port: parseIntFlag(values.port, "port", { fallback: 9000, max: 65535 }),
@@ -326,6 +348,21 @@ function parseServeFlags(args: string[]): ServeFlags | null {
         throw new UsageError(`Invalid --trusted-network: ${(err as Error).message}`);
       }
     }),
+    limits: {
+      maxPerAddress: parseIntFlag(values["max-per-address"], "max-per-address", {
+        fallback: DEFAULT_LIMITS.maxPerAddress,
+        min: 1,
+      }),
+      maxUnauthenticated: parseIntFlag(values["max-unauthenticated"], "max-unauthenticated", {
+        fallback: DEFAULT_LIMITS.maxUnauthenticated,
+        min: 1,
+      }),
+      loginTimeoutMs: seconds("login-timeout", DEFAULT_LIMITS.loginTimeoutMs / 1000, 1),
+      minBytesPerSecond: parseIntFlag(values["min-rate"], "min-rate", {
+        fallback: DEFAULT_LIMITS.minBytesPerSecond,
+      }),
+      stallMs: seconds("stall-timeout", DEFAULT_LIMITS.stallMs / 1000, 1),
+    },
     storage: parseStorageOptions(values.store, values.bucket, values.replicas),
     root: values.root,
     users: values.users,
@@ -421,6 +458,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     graceMs: flags.graceMs,
     maxConnections: flags.maxConnections,
     maxUploadBytes: flags.maxUpload ?? undefined,
+    ...flags.limits,
     serverName: SERVER_NAME,
     defaultIterations: DEFAULT_ITERATIONS,
     authFailDelayMs: 200,

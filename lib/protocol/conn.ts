@@ -15,6 +15,15 @@ import { ConnectionError, ProtocolError } from "./errors.ts";
 export interface FrameConnOptions {
   /** Close the connection when a single read or write waits longer than this (0: never). */
   timeoutMs?: number;
+  /**
+   * Slowest peer tolerated once a frame has begun or a transfer is running, in bytes per
+   * second (0: no minimum). Each byte moved earns `1000 / minBytesPerSecond` ms of waiting,
+   * saved up to {@link FrameConnOptions.stallMs}; a peer that waits longer than it earned is
+   * cut off.
+   */
+  minBytesPerSecond?: number;
+  /** Longest stall inside a frame or a transfer, in ms (default 60 s). */
+  stallMs?: number;
 }
 
 const INITIAL_BUFFER = 8 * 1024;
@@ -25,6 +34,11 @@ const CORK_BYTES = 64 * 1024;
  * Owns one `Deno.Conn` and reads and writes frames on it. Reads are buffered in a small
  * buffer that grows only to the largest message (64 KiB); DATA bodies are read straight into
  * the caller's buffer, so a transfer needs no per-chunk allocation or copy.
+ *
+ * Three clocks guard the peer: an idle timeout per read or write; a minimum data rate once a
+ * frame has begun or while a transfer runs (so one byte every few seconds does not keep a
+ * connection forever); and an optional absolute deadline ({@link setDeadline}), which the
+ * server uses for handshake plus login.
  */
 export class FrameConn implements AsyncDisposable {
   #conn: Deno.Conn;
@@ -32,8 +46,15 @@ export class FrameConn implements AsyncDisposable {
   #start = 0;
   #end = 0;
   #timeoutMs: number;
+  #minRate: number;
+  #stallMs: number;
+  /** Waiting time (ms) the peer has earned within the current frame or transfer. */
+  #budgetMs: number;
+  #transfer = false;
   #closed = false;
-  #timedOut = false;
+  /** Why a clock closed the connection; null while none did. */
+  #timeout: string | null = null;
+  #deadline: ReturnType<typeof setTimeout> | undefined;
   #corked: Uint8Array[] | null = null;
   #corkedBytes = 0;
 
@@ -41,6 +62,9 @@ export class FrameConn implements AsyncDisposable {
   constructor(conn: Deno.Conn, options: FrameConnOptions = {}) {
     this.#conn = conn;
     this.#timeoutMs = options.timeoutMs ?? 0;
+    this.#minRate = options.minBytesPerSecond ?? 0;
+    this.#stallMs = options.stallMs ?? 60_000;
+    this.#budgetMs = this.#stallMs;
     if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
   }
 
@@ -48,6 +72,11 @@ export class FrameConn implements AsyncDisposable {
   get remote(): string {
     const a = this.#conn.remoteAddr as Deno.NetAddr;
     return a.hostname?.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+  }
+
+  /** The remote IP address without the port. */
+  get remoteAddress(): string {
+    return (this.#conn.remoteAddr as Deno.NetAddr).hostname ?? "";
   }
 
   /** Whether {@link close} was called or the connection failed. */
@@ -60,14 +89,73 @@ export class FrameConn implements AsyncDisposable {
     this.#timeoutMs = ms;
   }
 
-  async #guard<T>(op: Promise<T>): Promise<T> {
-    if (this.#timeoutMs <= 0) return await this.#wrapErrors(op);
-    const timer = setTimeout(() => {
-      this.#timedOut = true;
-      this.close();
-    }, this.#timeoutMs);
+  /**
+   * Closes the connection `ms` from now with a TIMEOUT that says `reason`, whatever the peer
+   * sends meanwhile; 0 removes the deadline.
+   */
+  setDeadline(ms: number, reason = `Deadline of ${ms / 1000} s passed`): void {
+    clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+    if (ms > 0 && !this.#closed) {
+      this.#deadline = setTimeout(() => this.expire(reason), ms);
+    }
+  }
+
+  /**
+   * Starts a body transfer: until {@link endTransfer} every read and write counts against the
+   * minimum data rate, also between frames.
+   */
+  beginTransfer(): void {
+    this.#transfer = true;
+    this.#budgetMs = this.#stallMs;
+  }
+
+  /** Ends what {@link beginTransfer} started. */
+  endTransfer(): void {
+    this.#transfer = false;
+  }
+
+  /**
+   * Closes the connection so that every pending and later read or write fails with a
+   * TIMEOUT that says `reason` (a deadline passed, or the server needs the place).
+   */
+  expire(reason: string): void {
+    this.#timeout ??= reason;
+    this.close();
+  }
+
+  #timeoutError(cause?: unknown): ConnectionError {
+    return new ConnectionError(this.#timeout!, { cause, timeout: true });
+  }
+
+  /**
+   * Runs one socket operation under the idle timeout and, when `rated`, the data-rate budget;
+   * `moved` tells how many bytes the result carried.
+   */
+  async #guard<T>(op: Promise<T>, rated: boolean, moved: (result: T) => number): Promise<T> {
+    const rate = rated && this.#minRate > 0;
+    let ms = this.#timeoutMs;
+    let slow = false;
+    if (rate && (ms <= 0 || this.#budgetMs < ms)) {
+      ms = Math.max(1, this.#budgetMs);
+      slow = true;
+    }
+    if (ms <= 0) return await this.#wrapErrors(op);
+    const started = performance.now();
+    const reason = slow
+      ? `Peer slower than ${this.#minRate} bytes/s, connection closed`
+      : `No data for ${ms / 1000} s, connection closed`;
+    const timer = setTimeout(() => this.expire(reason), ms);
     try {
-      return await this.#wrapErrors(op);
+      const result = await this.#wrapErrors(op);
+      if (rate) {
+        const earned = (moved(result) * 1000) / this.#minRate;
+        this.#budgetMs = Math.min(
+          this.#stallMs,
+          this.#budgetMs - (performance.now() - started) + earned,
+        );
+      }
+      return result;
     } finally {
       clearTimeout(timer);
     }
@@ -77,12 +165,7 @@ export class FrameConn implements AsyncDisposable {
     try {
       return await op;
     } catch (err) {
-      if (this.#timedOut) {
-        throw new ConnectionError(`No data for ${this.#timeoutMs / 1000} s, connection closed`, {
-          cause: err,
-          timeout: true,
-        });
-      }
+      if (this.#timeout !== null) throw this.#timeoutError(err);
       if (
         err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted ||
         err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.BrokenPipe ||
@@ -103,12 +186,17 @@ export class FrameConn implements AsyncDisposable {
     }
   }
 
-  /** Reads from the socket into `target`; null at end of stream. */
-  async #read(target: Uint8Array): Promise<number | null> {
+  #checkOpen(): void {
+    if (this.#timeout !== null) throw this.#timeoutError();
     if (this.#closed) throw new ConnectionError("Connection is closed");
+  }
+
+  /** Reads from the socket into `target`; null at end of stream. */
+  async #read(target: Uint8Array, rated = true): Promise<number | null> {
+    this.#checkOpen();
     // Never wait for the peer while holding back what it may be waiting for.
     await this.flush();
-    return await this.#guard(this.#conn.read(target));
+    return await this.#guard(this.#conn.read(target), rated || this.#transfer, (n) => n ?? 0);
   }
 
   /**
@@ -157,7 +245,8 @@ export class FrameConn implements AsyncDisposable {
       this.#start = 0;
     }
     while (this.#end - this.#start < n) {
-      const got = await this.#read(this.#buf.subarray(this.#end));
+      // Waiting for the first byte of a frame is idle time; once it began, the rate counts.
+      const got = await this.#read(this.#buf.subarray(this.#end), this.#end > this.#start);
       if (got === null) {
         if (this.#end === this.#start) return false;
         throw new ConnectionError(
@@ -171,6 +260,8 @@ export class FrameConn implements AsyncDisposable {
 
   /** Reads the next frame header; null when the peer closed cleanly between frames. */
   async readHeader(): Promise<FrameHeader | null> {
+    // Outside a transfer each frame gets a fresh budget; inside, the budget runs on.
+    if (!this.#transfer) this.#budgetMs = this.#stallMs;
     if (!(await this.#fill(HEADER_BYTES))) return null;
     let header: FrameHeader;
     try {
@@ -250,8 +341,8 @@ export class FrameConn implements AsyncDisposable {
   async #writeNow(bytes: Uint8Array): Promise<void> {
     let off = 0;
     while (off < bytes.length) {
-      if (this.#closed) throw new ConnectionError("Connection is closed");
-      off += await this.#guard(this.#conn.write(bytes.subarray(off)));
+      this.#checkOpen();
+      off += await this.#guard(this.#conn.write(bytes.subarray(off)), true, (n) => n);
     }
   }
 
@@ -270,6 +361,8 @@ export class FrameConn implements AsyncDisposable {
 
   /** Closes the connection; safe to call more than once. */
   close(): void {
+    clearTimeout(this.#deadline);
+    this.#deadline = undefined;
     if (this.#closed) return;
     this.#closed = true;
     try {

@@ -6,8 +6,9 @@ import type { Store } from "../store/store.ts";
 import { Session } from "./session.ts";
 import { UploadLedger } from "./quota.ts";
 import { LoginGuard, type LoginGuardOptions } from "./login_guard.ts";
-import { closeUnlessHandshaken } from "../tls/handshake_deadline.ts";
 import { certificateFingerprint, pemCertificates } from "../tls/fingerprint.ts";
+import { Admission } from "./admission.ts";
+import { closeUnlessHandshaken, HANDSHAKE_DEADLINE_MS } from "../tls/handshake_deadline.ts";
 
 /** Whether an accept failed because the peer was gone before it was taken. */
 function isPeerGone(err: unknown): boolean {
@@ -45,10 +46,37 @@ export interface ServerOptions {
   ticketLifetimeMs?: number;
   /** Brute-force defence per address (defaults: {@link LOGIN_GUARD_DEFAULTS}). */
   loginGuard?: LoginGuardOptions;
+  /** Connections from one address at once (default {@link DEFAULT_LIMITS}). */
+  maxPerAddress?: number;
+  /** Connections not yet logged in at once; kept below `maxConnections`. */
+  maxUnauthenticated?: number;
+  /** TLS handshake, protocol handshake and login must finish within this (ms) of connecting. */
+  loginTimeoutMs?: number;
+  /** Slowest transfer (and frame) tolerated, in bytes per second (0: none). */
+  minBytesPerSecond?: number;
+  /** Longest stall tolerated inside a frame or a transfer (ms). */
+  stallMs?: number;
 }
 
 /** Session tickets work for 10 minutes: a burst of one-shot commands, not a working day. */
 export const DEFAULT_TICKET_LIFETIME_MS = 10 * 60_000;
+
+/**
+ * Flood limits that a small team never reaches and a flood always does: a team behind one
+ * NAT address can hold 1,024 connections; 256 connections may be mid-login at once (the
+ * oldest makes room for a new one); login must be done in 30 s; a transfer may not stall for
+ * a minute or average below 1 KiB/s.
+ */
+export const DEFAULT_LIMITS = {
+  maxPerAddress: 1024,
+  maxUnauthenticated: 256,
+  loginTimeoutMs: 30_000,
+  minBytesPerSecond: 1024,
+  stallMs: 60_000,
+} as const;
+
+/** The flood limits a server runs with, as in {@link DEFAULT_LIMITS}. */
+export type FloodLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
 
 /** What the server is built from. */
 export interface ServerParts {
@@ -86,6 +114,7 @@ export class FileshareServer {
   #stopping = false;
   #fingerprint: string;
   #guard: LoginGuard;
+  #admission: Admission;
 
   private constructor(
     listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>,
@@ -98,6 +127,19 @@ export class FileshareServer {
     const cert = options.tls ? pemCertificates(options.tls.cert)[0] : undefined;
     this.#fingerprint = cert ? certificateFingerprint(cert) : "";
     this.#guard = new LoginGuard(options.loginGuard);
+    const maxConnections = options.maxConnections;
+    this.#admission = new Admission({
+      maxConnections,
+      maxPerAddress: options.maxPerAddress ?? DEFAULT_LIMITS.maxPerAddress,
+      // Logged-in users keep room: at most half the places go to connections mid-login.
+      maxUnauthenticated: Math.max(
+        1,
+        Math.min(
+          options.maxUnauthenticated ?? DEFAULT_LIMITS.maxUnauthenticated,
+          Math.ceil(maxConnections / 2),
+        ),
+      ),
+    });
     this.#accepting = this.#acceptLoop();
   }
 
@@ -134,26 +176,45 @@ export class FileshareServer {
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      if (this.#options.tls) closeUnlessHandshaken(raw as Deno.TlsConn);
-      const conn = new FrameConn(raw, { timeoutMs: this.#options.idleTimeoutMs });
-      if (this.#sessions.size >= this.#options.maxConnections) {
-        const msg = `Server is at its limit of ${this.#options.maxConnections} connections`;
-        conn.send(errorResponse("LIMIT", msg)).catch(() => {}).finally(() => conn.close());
+      const o = this.#options;
+      const loginTimeoutMs = o.loginTimeoutMs ?? DEFAULT_LIMITS.loginTimeoutMs;
+      // A refused connection has no session and no login clock: the handshake deadline alone
+      // frees its descriptor. An admitted one's login clock starts now, so its TLS handshake
+      // counts inside the login deadline.
+      if (o.tls) {
+        closeUnlessHandshaken(raw as Deno.TlsConn, Math.min(HANDSHAKE_DEADLINE_MS, loginTimeoutMs));
+      }
+      const conn = new FrameConn(raw, {
+        timeoutMs: o.idleTimeoutMs,
+        minBytesPerSecond: o.minBytesPerSecond ?? DEFAULT_LIMITS.minBytesPerSecond,
+        stallMs: o.stallMs ?? DEFAULT_LIMITS.stallMs,
+      });
+      let session: Session | null = null;
+      const place = { address: conn.remoteAddress, evict: () => session?.evict() };
+      const refusal = this.#admission.admit(place);
+      if (refusal !== null) {
+        conn.send(errorResponse("LIMIT", refusal)).catch(() => {}).finally(() => conn.close());
         continue;
       }
-      const session = new Session(conn, this.#nextId++, {
+      session = new Session(conn, this.#nextId++, {
         ...this.#parts,
-        serverName: this.#options.serverName,
-        defaultIterations: this.#options.defaultIterations,
-        authFailDelayMs: this.#options.authFailDelayMs,
-        maxUploadBytes: this.#options.maxUploadBytes ?? null,
+        serverName: o.serverName,
+        defaultIterations: o.defaultIterations,
+        authFailDelayMs: o.authFailDelayMs,
+        maxUploadBytes: o.maxUploadBytes ?? null,
         ledger: this.#ledger,
         ticketLifetimeMs: this.#options.ticketLifetimeMs ?? DEFAULT_TICKET_LIFETIME_MS,
         fingerprint: this.#fingerprint,
         guard: this.#guard,
+        loginTimeoutMs,
+        onAuthenticated: () => this.#admission.authenticated(place),
       });
-      const done = session.run().finally(() => this.#sessions.delete(session));
-      this.#sessions.set(session, done);
+      const s = session;
+      const done = s.run().finally(() => {
+        this.#sessions.delete(s);
+        this.#admission.release(place);
+      });
+      this.#sessions.set(s, done);
     }
   }
 

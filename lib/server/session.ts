@@ -78,6 +78,10 @@ export interface SessionDeps {
   fingerprint?: string;
   /** Failed logins per address across connections: delays and bans. */
   guard?: LoginGuard;
+  /** Handshake and login must be done this long after the connection opened (ms; 0: no limit). */
+  loginTimeoutMs?: number;
+  /** Called once when the session has logged in. */
+  onAuthenticated?: () => void;
 }
 
 /** The address of `ip:port` or `[v6]:port`, without the port. */
@@ -158,6 +162,11 @@ export class Session {
     if (this.#idle) this.#conn.close();
   }
 
+  /** Closes a connection that has not logged in, to make room for others. */
+  evict(): void {
+    this.#conn.expire("Closed to make room: too many connections have not logged in");
+  }
+
   /** Ends the connection now, even in the middle of a transfer. */
   forceClose(): void {
     this.#closing = true;
@@ -167,6 +176,13 @@ export class Session {
   /** Serves the connection until it ends; never throws. */
   async run(): Promise<void> {
     this.#deps.log.write(this.#base("connect", true));
+    const loginMs = this.#deps.loginTimeoutMs ?? 0;
+    // One clock for handshake and login together, not restarted by each byte, so a peer that
+    // trickles bytes cannot hold a place it never logs in with.
+    this.#conn.setDeadline(
+      loginMs,
+      `Handshake and login not done within ${loginMs / 1000} s, connection closed`,
+    );
     try {
       this.#refuseIfBanned();
       await this.#handshake();
@@ -290,6 +306,8 @@ export class Session {
         this.#user = login.name;
         this.#readOnly = login.readOnly;
         this.#quota = login.quota;
+        this.#conn.setDeadline(0);
+        this.#deps.onAuthenticated?.();
         const ok = this.#base("auth_ok", true);
         this.#deps.log.write(login.home === null ? ok : { ...ok, home: login.home });
         const ticket = this.#wantsTicket
@@ -392,6 +410,8 @@ export class Session {
     this.#user = login.name;
     this.#readOnly = login.readOnly;
     this.#quota = login.quota;
+    this.#conn.setDeadline(0);
+    this.#deps.onAuthenticated?.();
     const ok = this.#base("auth_ok", true);
     this.#deps.log.write(login.home === null ? ok : { ...ok, home: login.home });
     await this.#conn.send(

@@ -1,0 +1,185 @@
+import assert from "node:assert/strict";
+import type net from "node:net";
+import { encodeMessage } from "../lib/protocol/frame.ts";
+import { rawSession, waitFor, writeRandomFile } from "./_helpers.ts";
+import { HAS_PROC, inParallel, nodeConnect, openFds, startTarget } from "./_hostile.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const HELLO = encodeMessage({
+  op: "hello",
+  protocol: "fileshare",
+  versions: [1],
+  client: "slowloris",
+});
+
+/** Opens `n` idle sockets from `localAddress`; those the server refuses are dropped. */
+async function idleFlood(port: number, n: number, localAddress: string): Promise<net.Socket[]> {
+  const held: net.Socket[] = [];
+  await inParallel(n, 100, async () => {
+    try {
+      held.push(await nodeConnect(port, { localAddress }));
+    } catch {
+      // refused at connect (backlog full): counts as not held
+    }
+  });
+  return held;
+}
+
+/**
+ * Repeats `step` every 400 ms for up to 12 s; true when it failed because the server closed
+ * the connection, false when it never did.
+ */
+async function untilCut(step: () => Promise<unknown>): Promise<boolean> {
+  const started = Date.now();
+  while (Date.now() - started < 12_000) {
+    try {
+      await step();
+    } catch {
+      return true;
+    }
+    await sleep(400);
+  }
+  return false;
+}
+
+/** How many of `sockets` the server has not closed. */
+function stillOpen(sockets: net.Socket[]): number {
+  return sockets.filter((s) => !s.destroyed && !s.readableEnded).length;
+}
+
+async function destroyAll(sockets: net.Socket[]): Promise<void> {
+  await Promise.all(sockets.map((s) =>
+    new Promise<void>((resolve) => {
+      if (s.destroyed) return resolve();
+      s.once("close", () => resolve());
+      s.destroy();
+    })
+  ));
+}
+
+Deno.test({
+  name: "FileshareServer keeps room for real users under a flood of idle unauthenticated sockets",
+  ignore: !HAS_PROC,
+  async fn(t) {
+    await using target = await startTarget();
+    const baseline = openFds(target.pid);
+    const flood: net.Socket[] = [];
+    try {
+      await t.step("4,100 idle sockets from one address", async () => {
+        flood.push(...await idleFlood(target.port, 4100, "127.0.0.2"));
+        await sleep(300);
+        const held = openFds(target.pid) - baseline;
+        console.log(`4100 idle sockets from 127.0.0.2: server holds ${held} of them`);
+        await using c = await target.connect();
+        assert.deepEqual(await c.list(""), []);
+        assert.ok(held <= 256 + 8, `server holds ${held} unauthenticated connections`);
+      });
+      await t.step("and 1,200 more from four other addresses", async () => {
+        for (const a of ["127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"]) {
+          flood.push(...await idleFlood(target.port, 300, a));
+        }
+        await sleep(300);
+        await using c = await target.connect();
+        assert.deepEqual(await c.list(""), []);
+        const held = openFds(target.pid) - baseline;
+        console.log(`plus 1200 from four addresses: server holds ${held}`);
+        assert.ok(held <= 256 + 8, `server holds ${held} unauthenticated connections`);
+      });
+    } finally {
+      await destroyAll(flood);
+    }
+  },
+});
+
+Deno.test({
+  name: "FileshareServer cuts slow peers: login deadline, stalls inside messages and transfers",
+  ignore: !HAS_PROC,
+  async fn(t) {
+    await using target = await startTarget([
+      "--login-timeout",
+      "2",
+      "--idle-timeout",
+      "1",
+      "--stall-timeout",
+      "2",
+      "--min-rate",
+      "1024",
+    ]);
+    await writeRandomFile(`${target.root}/big.bin`, 32 * 1024 * 1024);
+
+    await t.step("50 connections trickling the hello one byte every 400 ms", async () => {
+      const socks = await Promise.all(
+        Array.from({ length: 50 }, () => nodeConnect(target.port)),
+      );
+      const started = Date.now();
+      let i = 0;
+      // Trickle for up to 12 s; a byte every 400 ms keeps the 1 s idle timeout from firing.
+      while (stillOpen(socks) > 0 && Date.now() - started < 12_000 && i < HELLO.length) {
+        for (const s of socks) if (!s.destroyed) s.write(HELLO.subarray(i, i + 1));
+        i++;
+        await sleep(400);
+      }
+      const open = stillOpen(socks);
+      console.log(`slowloris: ${open} of 50 open after ${(Date.now() - started) / 1000} s`);
+      await destroyAll(socks);
+      assert.equal(open, 0, "every trickling connection was cut");
+    });
+
+    await t.step("a logged-in peer trickling a request", async () => {
+      await using conn = await rawSession(target.port);
+      const req = encodeMessage({ op: "dir", path: "a".repeat(200) });
+      let i = 0;
+      const cut = await untilCut(() => conn.writeAll(req.subarray(i, ++i)));
+      assert.ok(cut, "the server closed the trickling connection");
+    });
+
+    await t.step("an upload slower than the minimum rate", async () => {
+      await using conn = await rawSession(target.port);
+      await conn.send({ op: "upload", path: "slow.bin", size: 1 << 20, overwrite: false });
+      assert.equal((await conn.expectMessage()).status, "ready");
+      await conn.writeAll(Uint8Array.from([2, 0, 0x10, 0, 0]));
+      const cut = await untilCut(() => conn.writeAll(new Uint8Array(100))); // 250 bytes/s
+      assert.ok(cut, "the server closed the slow upload");
+    });
+
+    await t.step("a download read slower than the minimum rate", async () => {
+      await using conn = await rawSession(target.port);
+      await conn.send({ op: "download", path: "big.bin" });
+      assert.equal((await conn.expectMessage()).status, "ok");
+      await conn.readHeader();
+      // The client sees the end only after the megabytes in flight, so ask the server's log.
+      const logged = async () =>
+        (await Deno.readTextFile(target.logPath)).split("\n").some((l) =>
+          l.includes('"event":"download"') && l.includes('"TIMEOUT"')
+        );
+      const cut = await untilCut(async () => {
+        await conn.readDataBody(new Uint8Array(200)); // 500 bytes/s
+        if (await logged()) throw new Error("cut");
+      });
+      assert.ok(cut, "the server closed the slow download");
+    });
+
+    await t.step("a real user is not affected", async () => {
+      await using c = await target.connect();
+      const names = (await c.list("")).map((e) => e.name);
+      assert.deepEqual(names, ["big.bin"], "the slow upload left nothing");
+    });
+
+    await target.server.stop();
+    const log = (await Deno.readTextFile(target.logPath)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    const timeouts = log.filter((l) => l.code === "TIMEOUT");
+    assert.ok(
+      timeouts.filter((l) => /login not done/.test(l.message)).length >= 50,
+      "login deadline logged",
+    );
+    assert.ok(
+      log.some((l) =>
+        l.event === "upload" && l.code === "TIMEOUT" && /slower than/.test(l.message)
+      ),
+    );
+    assert.ok(log.some((l) => l.event === "download" && l.code === "TIMEOUT"));
+  },
+});
