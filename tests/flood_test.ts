@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type net from "node:net";
 import { encodeMessage } from "../lib/protocol/frame.ts";
-import { rawSession, waitFor, writeRandomFile } from "./_helpers.ts";
+import { rawSession, writeRandomFile } from "./_helpers.ts";
 import { HAS_PROC, inParallel, nodeConnect, openFds, startTarget } from "./_hostile.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
