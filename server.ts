@@ -36,6 +36,7 @@ import { LOGIN_GUARD_DEFAULTS } from "./lib/server/login_guard.ts";
 import { type Cidr, parseCidr } from "./lib/server/cidr.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
+import { parseSize } from "./lib/load/size.ts";
 import { SERVER_NAME, VERSION } from "./lib/cli/version.ts";
 import { parseIntFlag } from "./lib/cli/int_flag.ts";
 import { HELP_OPTIONS, helpOrVersion } from "./lib/cli/help.ts";
@@ -72,6 +73,8 @@ Options:
   --bucket NAME          NATS bucket (default fileshare; users in NAME-users)
   --replicas N           replicas of buckets created now (default 3, 1 on a single node)
   --log FILE             activity log, JSON lines (default ./fileshare.jsonl)
+  --log-max-size SIZE    rotate the log at this size, e.g. 100MiB (default 100MiB; 0: never)
+  --log-keep N           rotated logs kept: FILE.1 (newest) .. FILE.N (default 5)
   --no-fsync             do not fsync uploads (faster, for scratch data)
   --idle-timeout SECS    close idle connections after this long (default 300)
   --grace SECS           on SIGINT/SIGTERM, let transfers finish this long (default 10)
@@ -265,6 +268,10 @@ interface ServeFlags {
   users: string;
   storage: StorageChoice;
   log: string;
+  /** Rotate the log at this size (0: never). */
+  logMaxBytes: number;
+  /** Rotated logs kept. */
+  logKeep: number;
   fsync: boolean;
   /** Encryption: on by default with the server's own certificate, or the admin's. */
   tls: ServerTlsFlags;
@@ -294,6 +301,8 @@ function parseServeFlags(args: string[]): ServeFlags | null {
       bucket: { type: "string" },
       replicas: { type: "string" },
       log: { type: "string", default: "fileshare.jsonl" },
+      "log-max-size": { type: "string", default: "100MiB" },
+      "log-keep": { type: "string" },
       "no-fsync": { type: "boolean", default: false },
       "idle-timeout": { type: "string" },
       grace: { type: "string" },
@@ -316,6 +325,12 @@ function parseServeFlags(args: string[]): ServeFlags | null {
   });
   if (helpOrVersion(values, "server", USAGE)) return null;
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"`);
+  const logMaxBytes = parseSize(values["log-max-size"]);
+  if (logMaxBytes === null) {
+    throw new UsageError(
+      `Invalid --log-max-size "${values["log-max-size"]}": expected a size such as 100MiB`,
+    );
+  }
   const seconds = (
     flag: "idle-timeout" | "grace" | "login-timeout" | "stall-timeout",
     fallback: number,
@@ -367,6 +382,8 @@ function parseServeFlags(args: string[]): ServeFlags | null {
     root: values.root,
     users: values.users,
     log: userPath(values.log),
+    logMaxBytes,
+    logKeep: parseIntFlag(values["log-keep"], "log-keep", { fallback: 5, min: 1 }),
     fsync: !values["no-fsync"],
     tls: {
       enabled: !values["no-tls"],
@@ -450,7 +467,10 @@ async function serve(flags: ServeFlags): Promise<number> {
   }
   const tls = await serverTls(flags.tls);
   const store = await openStore(flags.storage, flags.root, flags.fsync);
-  const log = await ActivityLog.open(flags.log);
+  const log = await ActivityLog.open(flags.log, {
+    maxBytes: flags.logMaxBytes,
+    keep: flags.logKeep,
+  });
   const server = FileshareServer.listen({
     hostname: flags.host,
     port: flags.port,
