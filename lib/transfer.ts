@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { writeAll } from "./write_all.ts";
+import type { BufferPool } from "./buffer_pool.ts";
 import type { FrameConn } from "./protocol/conn.ts";
 import { FRAME_MSG, HEADER_BYTES, MAX_DATA_BYTES } from "./protocol/frame.ts";
 import { abortTrailer, endTrailer, parseTrailer } from "./protocol/messages.ts";
@@ -7,6 +8,10 @@ import { ConnectionError, FileshareError, ProtocolError } from "./protocol/error
 
 /** Body bytes per DATA frame: large chunks keep per-frame overhead negligible. */
 export const CHUNK_BYTES = MAX_DATA_BYTES;
+/** Bytes of a pool buffer: a whole DATA frame, header included. */
+export const POOL_BUFFER_BYTES = HEADER_BYTES + CHUNK_BYTES;
+/** Chunk size when the pool is used up: slower, but a stalled transfer holds only this. */
+const SMALL_CHUNK_BYTES = 8 * 1024;
 
 /**
  * Where a sent body comes from: a `Deno.FsFile` is one, `readableSource()` adapts a web
@@ -79,6 +84,41 @@ export interface TransferOptions {
   onProgress?: (done: number) => void;
   /** Aborts the transfer: the sender sends an abort trailer. */
   signal?: AbortSignal;
+  /**
+   * Shared chunk buffers of {@link POOL_BUFFER_BYTES} (the server's): taken only while data
+   * moves; when none is free the transfer goes on in 16 KiB chunks. Without a pool each
+   * transfer allocates its own two chunk buffers.
+   */
+  pool?: BufferPool;
+}
+
+/** Chunk buffers of one transfer: from the pool when it has one free, else its own. */
+class ChunkBuffers {
+  #pool: BufferPool | undefined;
+  #own: Uint8Array[] = [];
+  #ownBytes: number;
+
+  constructor(pool: BufferPool | undefined, size: number) {
+    this.#pool = pool;
+    // Small bodies get small buffers: zeroing 2 MiB per 4 KiB upload would dominate its cost.
+    const chunk = pool ? SMALL_CHUNK_BYTES : CHUNK_BYTES;
+    this.#ownBytes = HEADER_BYTES + Math.min(chunk, size);
+  }
+
+  take(): Uint8Array {
+    return this.#pool?.acquire() ?? this.#own.pop() ?? new Uint8Array(this.#ownBytes);
+  }
+
+  /** A second buffer to work ahead with, or null when that would leave the pool's budget. */
+  takeAhead(): Uint8Array | null {
+    if (this.#pool === undefined) return this.take();
+    return this.#pool.acquire();
+  }
+
+  give(buf: Uint8Array): void {
+    if (this.#pool?.owns(buf)) this.#pool.release(buf);
+    else this.#own.push(buf);
+  }
 }
 
 /** What a finished transfer moved. */
@@ -108,17 +148,20 @@ export async function sendBody(
   options: TransferOptions = {},
 ): Promise<BodyResult> {
   const hash = createHash("sha256");
-  // Small bodies get small buffers: zeroing 2 MiB per 4 KiB upload would dominate its cost.
-  const chunk = Math.min(CHUNK_BYTES, size);
-  const bufs = [new Uint8Array(HEADER_BYTES + chunk), new Uint8Array(HEADER_BYTES + chunk)];
+  const buffers = new ChunkBuffers(options.pool, size);
   let done = 0;
-  let turn = 0;
-  let next: Promise<number> | null = size > 0
-    ? readChunk(source, bufs[0], Math.min(CHUNK_BYTES, size))
-    : null;
+  const fetch = (buf: Uint8Array): [Uint8Array, Promise<number>] => {
+    const want = Math.min(buf.length - HEADER_BYTES, size - done);
+    return [buf, readChunk(source, buf, want)];
+  };
+  let current: Uint8Array | null = null;
+  let ahead: [Uint8Array, Promise<number>] | null = size > 0 ? fetch(buffers.take()) : null;
+  conn.beginTransfer();
   try {
-    while (next !== null) {
-      const n = await next;
+    while (ahead !== null) {
+      current = ahead[0];
+      const n = await ahead[1];
+      ahead = null;
       if (n === 0) {
         throw new FileshareError(
           "INTEGRITY",
@@ -126,22 +169,33 @@ export async function sendBody(
         );
       }
       if (options.signal?.aborted) throw new FileshareError("CANCELLED", "Transfer cancelled");
-      const frame = bufs[turn].subarray(0, HEADER_BYTES + n);
+      const frame = current.subarray(0, HEADER_BYTES + n);
       done += n;
-      turn ^= 1;
-      next = done < size ? readChunk(source, bufs[turn], Math.min(CHUNK_BYTES, size - done)) : null;
+      // The next chunk is read from the source while this one is on the wire, if a second
+      // buffer is free; else this one is reused once sent (a stalled reader holds one buffer).
+      const second = done < size ? buffers.takeAhead() : null;
+      if (second !== null) ahead = fetch(second);
       hash.update(frame.subarray(HEADER_BYTES));
       await conn.sendDataFrame(frame);
+      if (ahead === null && done < size) ahead = fetch(current);
+      else buffers.give(current);
+      current = null;
       options.onProgress?.(done);
     }
   } catch (err) {
-    await next?.catch(() => {});
+    if (ahead !== null) {
+      await ahead[1].catch(() => {});
+      buffers.give(ahead[0]);
+    }
+    if (current !== null) buffers.give(current);
     if (err instanceof FileshareError && !conn.closed) {
       await conn.send(abortTrailer(err.code, err.message)).catch(() => {});
     } else if (!(err instanceof ConnectionError) && !conn.closed) {
       await conn.send(abortTrailer("INTERNAL", String((err as Error).message))).catch(() => {});
     }
     throw err;
+  } finally {
+    conn.endTransfer();
   }
   const sha256 = hash.digest("hex");
   await conn.send(endTrailer(sha256));
@@ -161,9 +215,7 @@ export async function receiveBody(
   options: TransferOptions = {},
 ): Promise<BodyResult> {
   const hash = createHash("sha256");
-  const chunkBytes = Math.min(CHUNK_BYTES, size);
-  const bufs = [new Uint8Array(chunkBytes), new Uint8Array(chunkBytes)];
-  let turn = 0;
+  const buffers = new ChunkBuffers(options.pool, size);
   let done = 0;
   let pending: Promise<void> | null = null;
   let sinkError: unknown = null;
@@ -172,6 +224,7 @@ export async function receiveBody(
     await pending;
     pending = null;
   };
+  conn.beginTransfer();
   try {
     while (done < size) {
       const header = await conn.readHeader();
@@ -186,25 +239,39 @@ export async function receiveBody(
       if (header.length > size - done) {
         throw new ProtocolError(`Body is longer than the declared ${size} bytes`, "INTEGRITY");
       }
-      const chunk = bufs[turn].subarray(0, header.length);
-      await conn.readDataBody(chunk);
-      hash.update(chunk);
-      done += chunk.length;
-      await settle();
-      if (sink !== null && sinkError === null) {
-        // Caught at once: the write may fail (full disk) while the loop awaits the socket, and
-        // an unobserved rejection there would end the whole process.
-        pending = writeAll(sink, chunk).catch((err) => {
-          sinkError ??= err;
-        });
+      // A buffer is taken only once the frame has begun, and the frame is read in pieces of
+      // the buffer's size (the whole frame with a pool buffer).
+      for (let left = header.length; left > 0;) {
+        const buf = buffers.take();
+        const piece = buf.subarray(0, Math.min(left, buf.length));
+        try {
+          await conn.readDataBody(piece);
+        } catch (err) {
+          buffers.give(buf);
+          throw err;
+        }
+        hash.update(piece);
+        done += piece.length;
+        left -= piece.length;
+        await settle();
+        if (sink !== null && sinkError === null) {
+          // The disk write of this piece overlaps the socket read of the next; the buffer goes
+          // back as soon as it is written, so a stalled upload holds none. Caught at once: the
+          // write may fail (full disk) while the loop awaits the socket, and an unobserved
+          // rejection there would end the whole process.
+          pending = writeAll(sink, piece).catch((err) => {
+            sinkError ??= err;
+          }).finally(() => buffers.give(buf));
+        } else buffers.give(buf);
+        options.onProgress?.(done);
       }
-      turn ^= 1;
-      options.onProgress?.(done);
     }
     await settle();
   } catch (err) {
     await settle();
     throw err;
+  } finally {
+    conn.endTransfer();
   }
   const trailer = parseTrailer(await conn.expectMessage());
   if (trailer.op === "abort") throw new FileshareError(trailer.code, trailer.message);

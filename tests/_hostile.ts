@@ -6,7 +6,8 @@
 import net from "node:net";
 import { FileshareClient } from "../lib/client/client.ts";
 import { encodeMessage } from "../lib/protocol/frame.ts";
-import { type ChildServer, spawnServer, USERS, writeTestUsers } from "./_helpers.ts";
+import type { FrameConn } from "../lib/protocol/conn.ts";
+import { type ChildServer, rawSession, spawnServer, USERS, writeTestUsers } from "./_helpers.ts";
 
 /** A child-process server with its temp folder. */
 export interface HostileTarget extends AsyncDisposable {
@@ -159,4 +160,37 @@ export async function inParallel(
     while (next < n) await fn(next++);
   };
   await Promise.all(Array.from({ length: Math.min(width, n) }, worker));
+}
+
+/**
+ * Opens `n` logged-in connections and leaves each in a stalled transfer: even ones an upload
+ * that sent 1,000 bytes of a 1 MiB DATA frame, odd ones a download of `download` (a path
+ * under the root) that is never read. Returns the connections; the caller closes them.
+ */
+export async function holdStalledTransfers(
+  port: number,
+  n: number,
+  download: string,
+): Promise<FrameConn[]> {
+  const conns: FrameConn[] = [];
+  try {
+    await inParallel(n, 32, async (i) => {
+      const conn = await rawSession(port);
+      conns.push(conn);
+      if (i % 2 === 0) {
+        await conn.send({ op: "upload", path: `stalled-${i}.bin`, size: 8 << 20, overwrite: true });
+        const ready = await conn.expectMessage();
+        if (ready.status !== "ready") throw new Error(`upload refused: ${JSON.stringify(ready)}`);
+        const frame = new Uint8Array(5 + 1000);
+        frame.set([2, 0, 0x10, 0, 0]);
+        await conn.writeAll(frame);
+      } else {
+        await conn.send({ op: "download", path: download });
+      }
+    });
+  } catch (err) {
+    for (const c of conns) c.close();
+    throw err;
+  }
+  return conns;
 }

@@ -49,7 +49,7 @@ Deno.test({
     });
 
     await t.step("downloads whose reader closes early", async () => {
-      await inParallel(100, 10, async () => {
+      await inParallel(50, 10, async () => {
         const conn = await rawSession(target.port);
         await conn.send({ op: "download", path: "big.bin" });
         const ok = await conn.expectMessage();
@@ -58,7 +58,7 @@ Deno.test({
         conn.close();
       });
       const after = await settle(target.pid, baseline);
-      console.log(`descriptors: baseline ${baseline}, after 100 half-read downloads ${after}`);
+      console.log(`descriptors: baseline ${baseline}, after 50 half-read downloads ${after}`);
       assert.equal(after, baseline);
     });
 

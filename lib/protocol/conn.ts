@@ -288,6 +288,13 @@ export class FrameConn implements AsyncDisposable {
         throw new ProtocolError(err.message, "BAD_REQUEST", { cause: err });
       }
       throw err;
+    } finally {
+      // A large message grew the buffer: give the memory back, or every connection that
+      // once sent 64 KiB would hold 64 KiB for its lifetime.
+      if (this.#buf.length > INITIAL_BUFFER && this.#start === this.#end) {
+        this.#buf = new Uint8Array(INITIAL_BUFFER);
+        this.#start = this.#end = 0;
+      }
     }
   }
 

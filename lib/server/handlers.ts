@@ -26,6 +26,7 @@ import { type ByteSink, type ByteSource, receiveBody, sendBody } from "../transf
 import { storeCall, toWireError } from "./store_errors.ts";
 import type { ActivityEvent } from "../log/events.ts";
 import { UploadAdmission, type UploadLedger, type UploadLimits, usageOf } from "./quota.ts";
+import type { BufferPool } from "../buffer_pool.ts";
 
 /** What a handler sees of its session. */
 export interface HandlerContext {
@@ -37,6 +38,8 @@ export interface HandlerContext {
   limits: UploadLimits;
   /** Uploads in progress on this server, for quotas. */
   ledger: UploadLedger;
+  /** The server's shared transfer buffers. */
+  pool?: BufferPool;
   /** Sends the command's final response and remembers that one went out. */
   respond(response: CommandResponse): Promise<void>;
 }
@@ -90,7 +93,7 @@ export async function handleUpload(
     }
   } catch (err) {
     // An eager body is already on its way: read and drop it so the answer stays in step.
-    if (req.eager) await drainBody(ctx.conn, req.size);
+    if (req.eager) await drainBody(ctx.conn, req.size, ctx.pool);
     throw err;
   }
   using _ = admission;
@@ -109,7 +112,11 @@ export async function handleUpload(
     };
     const body = await storeCall(
       what,
-      () => receiveBody(ctx.conn, req.size, sink, { onProgress: (done) => (log.bytes = done) }),
+      () =>
+        receiveBody(ctx.conn, req.size, sink, {
+          pool: ctx.pool,
+          onProgress: (done) => (log.bytes = done),
+        }),
     );
     await storeCall(what, () => admission.checkCommit(body.bytes));
     await storeCall(what, () => write.commit(body.sha256));
@@ -120,9 +127,9 @@ export async function handleUpload(
   }
 }
 
-async function drainBody(conn: FrameConn, size: number): Promise<void> {
+async function drainBody(conn: FrameConn, size: number, pool?: BufferPool): Promise<void> {
   try {
-    await receiveBody(conn, size, null);
+    await receiveBody(conn, size, null, { pool });
   } catch (err) {
     // The refusal is the answer; only a broken stream matters here.
     if (err instanceof ProtocolError || err instanceof ConnectionError) throw err;
@@ -146,6 +153,7 @@ export async function handleDownload(
   // A failing read becomes the abort trailer's code and message.
   const source: ByteSource = { read: (p) => storeCall(what, () => file.read(p)) };
   const body = await sendBody(ctx.conn, source, file.size, {
+    pool: ctx.pool,
     onProgress: (done) => (log.bytes = done),
   });
   log.sha256 = body.sha256;

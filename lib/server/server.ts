@@ -9,6 +9,8 @@ import { LoginGuard, type LoginGuardOptions } from "./login_guard.ts";
 import { certificateFingerprint, pemCertificates } from "../tls/fingerprint.ts";
 import { Admission } from "./admission.ts";
 import { closeUnlessHandshaken, HANDSHAKE_DEADLINE_MS } from "../tls/handshake_deadline.ts";
+import { BufferPool } from "../buffer_pool.ts";
+import { POOL_BUFFER_BYTES } from "../transfer.ts";
 
 /** Whether an accept failed because the peer was gone before it was taken. */
 function isPeerGone(err: unknown): boolean {
@@ -56,6 +58,8 @@ export interface ServerOptions {
   minBytesPerSecond?: number;
   /** Longest stall tolerated inside a frame or a transfer (ms). */
   stallMs?: number;
+  /** 1 MiB chunk buffers shared by all transfers; beyond them transfers use 16 KiB chunks. */
+  transferBuffers?: number;
 }
 
 /** Session tickets work for 10 minutes: a burst of one-shot commands, not a working day. */
@@ -73,10 +77,13 @@ export const DEFAULT_LIMITS = {
   loginTimeoutMs: 30_000,
   minBytesPerSecond: 1024,
   stallMs: 60_000,
+  transferBuffers: 32,
 } as const;
 
-/** The flood limits a server runs with, as in {@link DEFAULT_LIMITS}. */
-export type FloodLimits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
+/** The flood limits a server runs with, as in {@link DEFAULT_LIMITS} (each a server flag). */
+export type FloodLimits = {
+  -readonly [K in Exclude<keyof typeof DEFAULT_LIMITS, "transferBuffers">]: number;
+};
 
 /** What the server is built from. */
 export interface ServerParts {
@@ -115,6 +122,7 @@ export class FileshareServer {
   #fingerprint: string;
   #guard: LoginGuard;
   #admission: Admission;
+  #pool: BufferPool;
 
   private constructor(
     listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>,
@@ -127,6 +135,10 @@ export class FileshareServer {
     const cert = options.tls ? pemCertificates(options.tls.cert)[0] : undefined;
     this.#fingerprint = cert ? certificateFingerprint(cert) : "";
     this.#guard = new LoginGuard(options.loginGuard);
+    this.#pool = new BufferPool(
+      POOL_BUFFER_BYTES,
+      options.transferBuffers ?? DEFAULT_LIMITS.transferBuffers,
+    );
     const maxConnections = options.maxConnections;
     this.#admission = new Admission({
       maxConnections,
@@ -208,6 +220,7 @@ export class FileshareServer {
         guard: this.#guard,
         loginTimeoutMs,
         onAuthenticated: () => this.#admission.authenticated(place),
+        pool: this.#pool,
       });
       const s = session;
       const done = s.run().finally(() => {

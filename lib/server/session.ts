@@ -43,6 +43,7 @@ import {
 import type { LoginGuard } from "./login_guard.ts";
 import type { ActivityLog } from "../log/activity_log.ts";
 import type { EventName } from "../log/events.ts";
+import type { BufferPool } from "../buffer_pool.ts";
 import type { Store } from "../store/store.ts";
 import {
   handleBenchMark,
@@ -82,6 +83,8 @@ export interface SessionDeps {
   loginTimeoutMs?: number;
   /** Called once when the session has logged in. */
   onAuthenticated?: () => void;
+  /** Chunk buffers shared by all transfers. */
+  pool?: BufferPool;
 }
 
 /** The address of `ip:port` or `[v6]:port`, without the port. */
@@ -493,6 +496,7 @@ export class Session {
       readOnly: this.#readOnly,
       limits: { quota: this.#quota, maxUpload: this.#deps.maxUploadBytes },
       ledger: this.#deps.ledger,
+      pool: this.#deps.pool,
       respond: async (response) => {
         responded = true;
         await this.#conn.send(response);
