@@ -5,6 +5,8 @@ import { ProtocolError } from "../lib/protocol/errors.ts";
 import { parseRemotePath } from "../lib/store/paths.ts";
 import { parseClientFirst, ScramError } from "../lib/auth/scram.ts";
 import { listTree, rawSession, startServer } from "./_helpers.ts";
+import { runFuzz } from "./_fuzz.ts";
+import { HAS_PROC } from "./_hostile.ts";
 
 /** Deterministic pseudo-random bytes, so a failure can be replayed with the same seed. */
 function rng(seed: number) {
@@ -102,4 +104,23 @@ Deno.test("the server survives random bytes and garbage frames from many connect
   await using client = await srv.connect("alice");
   assert.deepEqual(await client.list(""), []);
   assert.deepEqual(await listTree(srv.root), []);
+});
+
+// The long run (100,000 frames and more) is `deno task fuzz`.
+Deno.test({
+  name: "runFuzz(): mutated recorded sessions never kill the server or disturb a good client",
+  ignore: !HAS_PROC,
+  async fn() {
+    const r = await runFuzz({ frames: 1500, seed: 11, parallel: 8 });
+    console.log(
+      `fuzz: ${r.frames} frames, ${r.connections} connections, peak RSS ${r.peakRssMiB} MiB, ` +
+        `${r.goodRounds} good rounds`,
+    );
+    assert.ok(r.frames >= 1500);
+    assert.ok(r.serverAlive, "the server is still running");
+    assert.deepEqual(r.goodFailures, [], "the good client never failed");
+    assert.ok(r.goodRounds > 0, "the good client did work meanwhile");
+    assert.deepEqual(r.outsideChanged, [], "nothing outside the root changed");
+    assert.ok(r.peakRssMiB < 300, `peak RSS ${r.peakRssMiB} MiB`);
+  },
 });
