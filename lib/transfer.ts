@@ -84,9 +84,13 @@ export interface TransferOptions {
   onProgress?: (done: number) => void;
   /** Aborts the transfer: the sender sends an abort trailer. */
   signal?: AbortSignal;
+}
+
+/** {@link TransferOptions} plus what only the server uses. */
+export interface BodyOptions extends TransferOptions {
   /**
    * Shared chunk buffers of {@link POOL_BUFFER_BYTES} (the server's): taken only while data
-   * moves; when none is free the transfer goes on in 16 KiB chunks. Without a pool each
+   * moves; when none is free the transfer goes on in small chunks. Without a pool each
    * transfer allocates its own two chunk buffers.
    */
   pool?: BufferPool;
@@ -145,7 +149,7 @@ export async function sendBody(
   conn: FrameConn,
   source: ByteSource,
   size: number,
-  options: TransferOptions = {},
+  options: BodyOptions = {},
 ): Promise<BodyResult> {
   const hash = createHash("sha256");
   const buffers = new ChunkBuffers(options.pool, size);
@@ -212,7 +216,7 @@ export async function receiveBody(
   conn: FrameConn,
   size: number,
   sink: ByteSink | null,
-  options: TransferOptions = {},
+  options: BodyOptions = {},
 ): Promise<BodyResult> {
   const hash = createHash("sha256");
   const buffers = new ChunkBuffers(options.pool, size);
