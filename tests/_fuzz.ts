@@ -95,6 +95,7 @@ export async function recordSessions(port: number): Promise<Recording> {
     port: (listener.addr as Deno.NetAddr).port,
     user: USERS.alice.name,
     password: USERS.alice.password,
+    tls: false,
   });
   const marks: number[] = [];
   const mark = () => marks.push(splitFrames(concat(recorded)).length);
@@ -324,7 +325,9 @@ async function snapshot(dir: string, skip: (rel: string) => boolean): Promise<Ma
 export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const log = options.log ?? (() => {});
   const r = rng(options.seed ?? 1);
-  await using target = await startTarget();
+  // Clear text: the mutations must reach the protocol's own parser (TLS would refuse a flipped
+  // bit in its record layer before the server's code saw it).
+  await using target = await startTarget(["--no-tls"]);
   // Files outside the root that nothing may touch.
   await Deno.mkdir(`${target.dir}/outside`);
   await Deno.writeTextFile(`${target.dir}/outside/secret.txt`, "outside the root");
@@ -397,7 +400,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       }
       for (let k = 1 + r.int(3); k > 0; k--) seq = mutate(seq, r);
       try {
-        const conn = await rawSession(target.port, { login: !preLogin });
+        const conn = await rawSession(target.port, { login: !preLogin, plain: true });
         connections++;
         frames += seq.length;
         await sendAndDrain(conn, concat(seq));

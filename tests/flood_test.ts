@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import type net from "node:net";
 import { encodeMessage } from "../lib/protocol/frame.ts";
-import { rawSession, writeRandomFile } from "./_helpers.ts";
+import { rawSession, USERS, waitFor, writeRandomFile } from "./_helpers.ts";
+import { FileshareClient } from "../lib/client/client.ts";
+import { writeAll } from "../lib/write_all.ts";
 import { HAS_PROC, inParallel, nodeConnect, openFds, startTarget } from "./_hostile.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,7 +64,8 @@ Deno.test({
   name: "FileshareServer keeps room for real users under a flood of idle unauthenticated sockets",
   ignore: !HAS_PROC,
   async fn(t) {
-    await using target = await startTarget();
+    // Clear text: every refused or evicted connection's descriptor is released.
+    await using target = await startTarget(["--no-tls"]);
     const baseline = openFds(target.pid);
     const flood: net.Socket[] = [];
     try {
@@ -93,10 +96,37 @@ Deno.test({
 });
 
 Deno.test({
+  name: "FileshareServer keeps room for real users under a flood of idle TLS sockets",
+  ignore: !HAS_PROC,
+  async fn() {
+    // TLS (the default): the caps admit sessions the same way; a real user still gets in.
+    // Known gap (docs/security.md): the runtime keeps the descriptor of a TLS connection closed
+    // before its handshake until the peer sends or closes, so the count is printed, not bound.
+    await using target = await startTarget(["--max-unauthenticated", "64"]);
+    const baseline = openFds(target.pid);
+    const flood = await idleFlood(target.port, 1000, "127.0.0.2");
+    try {
+      await sleep(1500);
+      await using c = await target.connect();
+      assert.deepEqual(await c.list(""), []);
+      console.log(
+        `1000 idle TLS sockets from 127.0.0.2: server holds ${openFds(target.pid) - baseline}`,
+      );
+    } finally {
+      await destroyAll(flood);
+    }
+    // Once the peers are gone every descriptor is released.
+    await waitFor(() => openFds(target.pid) - baseline <= 2, 10_000);
+  },
+});
+
+Deno.test({
   name: "FileshareServer cuts slow peers: login deadline, stalls inside messages and transfers",
   ignore: !HAS_PROC,
   async fn(t) {
+    // Clear text, so that the trickled bytes reach the protocol (TLS is the next test's).
     await using target = await startTarget([
+      "--no-tls",
       "--login-timeout",
       "2",
       "--idle-timeout",
@@ -127,7 +157,7 @@ Deno.test({
     });
 
     await t.step("a logged-in peer trickling a request", async () => {
-      await using conn = await rawSession(target.port);
+      await using conn = await rawSession(target.port, { plain: true });
       const req = encodeMessage({ op: "dir", path: "a".repeat(200) });
       let i = 0;
       const cut = await untilCut(() => conn.writeAll(req.subarray(i, ++i)));
@@ -135,7 +165,7 @@ Deno.test({
     });
 
     await t.step("an upload slower than the minimum rate", async () => {
-      await using conn = await rawSession(target.port);
+      await using conn = await rawSession(target.port, { plain: true });
       await conn.send({ op: "upload", path: "slow.bin", size: 1 << 20, overwrite: false });
       assert.equal((await conn.expectMessage()).status, "ready");
       await conn.writeAll(Uint8Array.from([2, 0, 0x10, 0, 0]));
@@ -144,7 +174,7 @@ Deno.test({
     });
 
     await t.step("a download read slower than the minimum rate", async () => {
-      await using conn = await rawSession(target.port);
+      await using conn = await rawSession(target.port, { plain: true });
       await conn.send({ op: "download", path: "big.bin" });
       assert.equal((await conn.expectMessage()).status, "ok");
       await conn.readHeader();
@@ -182,5 +212,88 @@ Deno.test({
       ),
     );
     assert.ok(log.some((l) => l.event === "download" && l.code === "TIMEOUT"));
+  },
+});
+
+/**
+ * A TCP relay on a free port for one connection to `port`: it holds each chunk the client
+ * sends for `delayMs` before passing it on (answers go back at once).
+ */
+function delayingRelay(port: number, delayMs: number): AsyncDisposable & { port: number } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const pipe = async (from: Deno.Conn, to: Deno.Conn, delay: number) => {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        if (delay > 0) await sleep(delay);
+        await writeAll(to, buf.subarray(0, n));
+      }
+    } catch {
+      // one side went away
+    }
+    for (const c of [from, to]) {
+      try {
+        c.close();
+      } catch {
+        // already closed
+      }
+    }
+  };
+  const running = (async () => {
+    const client = await listener.accept();
+    const server = await Deno.connect({ hostname: "127.0.0.1", port });
+    conns.push(client, server);
+    await Promise.all([pipe(client, server, delayMs), pipe(server, client, 0)]);
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    [Symbol.asyncDispose]: async () => {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // already closed
+        }
+      }
+      await running.catch(() => {});
+    },
+  };
+}
+
+Deno.test({
+  name: "FileshareServer counts the TLS handshake inside the login deadline",
+  ignore: !HAS_PROC,
+  async fn() {
+    await using target = await startTarget(["--login-timeout", "4"]);
+    // Each client flight waits 1.5 s. The client sends three: the TLS ClientHello, its TLS
+    // Finished with hello and auth_start, and auth_final. auth_final arrives 4.5 s after the
+    // connection, past the 4 s deadline; counted from the end of the TLS handshake (3 s) it
+    // would be in time, so a login clock that started there would let this login pass.
+    await using relay = delayingRelay(target.port, 1500);
+    const started = Date.now();
+    await assert.rejects(() =>
+      FileshareClient.connect({
+        hostname: "127.0.0.1",
+        port: relay.port,
+        user: USERS.alice.name,
+        password: USERS.alice.password,
+        timeoutMs: 20_000,
+        tls: target.server.tls,
+      })
+    );
+    console.log(`login through a slow relay refused after ${(Date.now() - started) / 1000} s`);
+    await target.server.stop();
+    const log = (await Deno.readTextFile(target.logPath)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.ok(
+      log.some((l) => l.code === "TIMEOUT" && /login not done/.test(l.message)),
+      `the login deadline cut the connection: ${JSON.stringify(log.slice(1, -1))}`,
+    );
+    assert.ok(!log.some((l) => l.event === "auth_ok"), "nobody logged in");
   },
 });

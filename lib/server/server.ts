@@ -3,7 +3,7 @@ import { errorResponse } from "../protocol/responses.ts";
 import type { UsersFile } from "../auth/users.ts";
 import type { ActivityLog } from "../log/activity_log.ts";
 import type { Store } from "../store/store.ts";
-import { Session } from "./session.ts";
+import { loginDeadlineReason, Session } from "./session.ts";
 import { UploadLedger } from "./quota.ts";
 import { LoginGuard, type LoginGuardOptions } from "./login_guard.ts";
 import { certificateFingerprint, pemCertificates } from "../tls/fingerprint.ts";
@@ -11,6 +11,9 @@ import { Admission } from "./admission.ts";
 import { closeUnlessHandshaken, HANDSHAKE_DEADLINE_MS } from "../tls/handshake_deadline.ts";
 import { BufferPool } from "../buffer_pool.ts";
 import { POOL_BUFFER_BYTES } from "../transfer.ts";
+
+/** How long a refused TLS connection may take to finish its handshake and read LIMIT (ms). */
+const REFUSED_HANDSHAKE_MS = 1000;
 
 /** Whether an accept failed because the peer was gone before it was taken. */
 function isPeerGone(err: unknown): boolean {
@@ -190,12 +193,6 @@ export class FileshareServer {
       }
       const o = this.#options;
       const loginTimeoutMs = o.loginTimeoutMs ?? DEFAULT_LIMITS.loginTimeoutMs;
-      // A refused connection has no session and no login clock: the handshake deadline alone
-      // frees its descriptor. An admitted one's login clock starts now, so its TLS handshake
-      // counts inside the login deadline.
-      if (o.tls) {
-        closeUnlessHandshaken(raw as Deno.TlsConn, Math.min(HANDSHAKE_DEADLINE_MS, loginTimeoutMs));
-      }
       const conn = new FrameConn(raw, {
         timeoutMs: o.idleTimeoutMs,
         minBytesPerSecond: o.minBytesPerSecond ?? DEFAULT_LIMITS.minBytesPerSecond,
@@ -204,6 +201,21 @@ export class FileshareServer {
       let session: Session | null = null;
       const place = { address: conn.remoteAddress, evict: () => session?.evict() };
       const refusal = this.#admission.admit(place);
+      if (o.tls) {
+        // An admitted connection's login clock starts now (Session.run), so its TLS handshake
+        // counts inside the login deadline; one that outlasts the handshake deadline ends as a
+        // TIMEOUT like the login's. A refused one has no session: it gets a second to finish
+        // the handshake and read LIMIT, so a flood cannot park descriptors on refusals.
+        if (refusal === null) {
+          const ms = Math.min(HANDSHAKE_DEADLINE_MS, loginTimeoutMs);
+          const reason = ms === loginTimeoutMs
+            ? loginDeadlineReason(loginTimeoutMs)
+            : `TLS handshake not done within ${ms / 1000} s, connection closed`;
+          closeUnlessHandshaken(raw as Deno.TlsConn, ms, () => conn.expire(reason));
+        } else {
+          closeUnlessHandshaken(raw as Deno.TlsConn, REFUSED_HANDSHAKE_MS);
+        }
+      }
       if (refusal !== null) {
         conn.send(errorResponse("LIMIT", refusal)).catch(() => {}).finally(() => conn.close());
         continue;

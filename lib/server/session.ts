@@ -110,6 +110,11 @@ function logMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** What a connection cut by the login deadline of `ms` is told and logged. */
+export function loginDeadlineReason(ms: number): string {
+  return `Handshake and login not done within ${ms / 1000} s, connection closed`;
+}
+
 /**
  * One connection: version handshake, SCRAM authentication, then one request at a time, each
  * answered by exactly one response (DIR may span several frames, downloads carry a body).
@@ -182,10 +187,7 @@ export class Session {
     const loginMs = this.#deps.loginTimeoutMs ?? 0;
     // One clock for handshake and login together, not restarted by each byte, so a peer that
     // trickles bytes cannot hold a place it never logs in with.
-    this.#conn.setDeadline(
-      loginMs,
-      `Handshake and login not done within ${loginMs / 1000} s, connection closed`,
-    );
+    this.#conn.setDeadline(loginMs, loginDeadlineReason(loginMs));
     try {
       this.#refuseIfBanned();
       await this.#handshake();

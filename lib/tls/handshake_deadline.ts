@@ -4,12 +4,17 @@ export const HANDSHAKE_DEADLINE_MS = 5_000;
 /**
  * Closes an accepted TLS connection whose handshake does not complete within `ms`: a peer
  * that connects and never finishes the handshake (or resets in its middle) must not hold a
- * descriptor until the idle timeout.
+ * descriptor until the idle timeout. `close` ends the connection (default: `conn.close()`);
+ * a caller that wraps the connection passes its own, so that its readers learn why.
  */
-export function closeUnlessHandshaken(conn: Deno.TlsConn, ms = HANDSHAKE_DEADLINE_MS): void {
+export function closeUnlessHandshaken(
+  conn: Deno.TlsConn,
+  ms = HANDSHAKE_DEADLINE_MS,
+  close: () => void = () => conn.close(),
+): void {
   const timer = setTimeout(() => {
     try {
-      conn.close();
+      close();
     } catch {
       // already closed
     }
