@@ -119,6 +119,11 @@ class ChunkBuffers {
     return this.#pool.acquire();
   }
 
+  /** Whether `buf` is a small chunk taken because the pool was used up. */
+  isFallback(buf: Uint8Array): boolean {
+    return this.#pool !== undefined && !this.#pool.owns(buf);
+  }
+
   give(buf: Uint8Array): void {
     if (this.#pool?.owns(buf)) this.#pool.release(buf);
     else this.#own.push(buf);
@@ -180,6 +185,9 @@ export async function sendBody(
       const second = done < size ? buffers.takeAhead() : null;
       if (second !== null) ahead = fetch(second);
       hash.update(frame.subarray(HEADER_BYTES));
+      // With the pool used up, small frames go out one by one: corked, a stalled reader would
+      // pin up to 64 KiB of held-back copies instead of its one small chunk.
+      if (buffers.isFallback(current)) await conn.uncork();
       await conn.sendDataFrame(frame);
       if (ahead === null && done < size) ahead = fetch(current);
       else buffers.give(current);

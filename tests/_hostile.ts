@@ -165,17 +165,19 @@ export async function inParallel(
 /**
  * Opens `n` logged-in connections and leaves each in a stalled transfer: even ones an upload
  * that sent 1,000 bytes of a 1 MiB DATA frame, odd ones a download of `download` (a path
- * under the root) that is never read. Returns the connections; the caller closes them.
+ * under the root) that is never read; `plain` for a server started with --no-tls. Returns the
+ * connections; the caller closes them.
  */
 export async function holdStalledTransfers(
   port: number,
   n: number,
   download: string,
+  plain = false,
 ): Promise<FrameConn[]> {
   const conns: FrameConn[] = [];
   try {
     await inParallel(n, 32, async (i) => {
-      const conn = await rawSession(port);
+      const conn = await rawSession(port, { plain });
       conns.push(conn);
       if (i % 2 === 0) {
         await conn.send({ op: "upload", path: `stalled-${i}.bin`, size: 8 << 20, overwrite: true });
