@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ActivityLog } from "../lib/log/activity_log.ts";
 import { clientFirst, parseServerFirst } from "../lib/auth/scram.ts";
 import { assertValidLog, rawSession } from "./_helpers.ts";
+import { analyze } from "../lib/report/analyze.ts";
 import { inParallel, startTarget } from "./_hostile.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -54,6 +55,36 @@ Deno.test("ActivityLog clips long fields and folds a flood of failures from one 
     assert.ok(got.some((l) => l.event === "error"));
     for (const l of got) assert.ok(JSON.stringify(l).length < 700, "every line is short");
     assert.equal(await assertValidLog(path), got.length);
+    // The report counts what the folded lines stand for, not the lines.
+    const r = await analyze([path]);
+    assert.equal(r.logins.failed, 1001);
+    assert.deepEqual(r.logins.failedByRemote[0], { remote: "10.0.0.1", count: 1000 });
+    assert.equal(r.errors.total, 1002);
+  });
+});
+
+Deno.test("analyze() counts a folded line as 1 + repeated events on both reading paths", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/log.jsonl`;
+    const ts = "2026-11-29T01:00:00.000Z";
+    await Deno.writeTextFile(
+      path,
+      [
+        // The server's own compact shape (the fast path) ...
+        `{"ts":"${ts}","event":"auth_fail","ok":false,"remote":"10.0.0.1:1","code":"AUTH_FAILED","repeated":41}`,
+        // ... and a hand-edited one with spaces (the exact path).
+        `{"ts": "${ts}", "event": "error", "ok": false, "remote": "10.0.0.2:1", "code": "BAD_REQUEST", "repeated": 9}`,
+        `{"ts":"${ts}","event":"auth_fail","ok":false,"remote":"10.0.0.3:1","code":"AUTH_FAILED"}`,
+      ].join("\n") + "\n",
+    );
+    const r = await analyze([path]);
+    assert.equal(r.lines.events, 3, "three lines");
+    assert.equal(r.logins.failed, 43);
+    assert.equal(r.errors.total, 53);
+    assert.deepEqual(r.errors.byCode.map((c) => [c.code, c.count]), [
+      ["AUTH_FAILED", 43],
+      ["BAD_REQUEST", 10],
+    ]);
   });
 });
 

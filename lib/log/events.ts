@@ -40,5 +40,7 @@ export interface ActivityEvent {
   code?: ErrorCode;
   message?: string;
   run?: string;
+  /** A folded line stands for itself and this many more like it (see FailureAggregator). */
+  repeated?: number;
   [extra: string]: unknown;
 }

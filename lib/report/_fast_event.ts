@@ -27,6 +27,7 @@ const KEYS = [
   "bytes",
   "size",
   "ms",
+  "repeated",
   "remote",
   "user",
   "path",
@@ -37,7 +38,8 @@ const KEYS = [
   "event",
   "ok",
 ] as const;
-const [CONN, BYTES, SIZE, MS, REMOTE, USER, PATH, CODE, MESSAGE, RUN, TS, EVENT, OK] = KEYS.keys();
+const [CONN, BYTES, SIZE, MS, REPEATED, REMOTE, USER, PATH, CODE, MESSAGE, RUN, TS, EVENT, OK] =
+  KEYS.keys();
 /** Field ids by a hash of key length, first and last letter (no two keys share a slot). */
 const KEY_SLOTS = new Int8Array(1024).fill(-1);
 const keySlot = (len: number, first: number, last: number) => (len * 97 + first * 31 + last) & 1023;
@@ -281,6 +283,7 @@ export function fastEvent(
   if (FROM[BYTES] >= 0 && (ev.bytes = number(BYTES)) < 0) return null;
   if (FROM[SIZE] >= 0 && (ev.size = number(SIZE)) < 0) return null;
   if (FROM[MS] >= 0 && (ev.ms = number(MS)) < 0) return null;
+  if (FROM[REPEATED] >= 0 && (ev.repeated = number(REPEATED)) < 0) return null;
   for (let id = REMOTE; id <= RUN; id++) if (FROM[id] >= 0 && KIND[id] === OTHER) return null;
   if (FROM[REMOTE] >= 0) ev.remote = text(s, REMOTE);
   if (FROM[USER] >= 0) ev.user = text(s, USER);

@@ -8,7 +8,17 @@ import { type ActivityEvent, EVENT_NAMES, type EventName } from "../log/events.t
 export interface LogEvent extends
   Pick<
     ActivityEvent,
-    "ok" | "conn" | "remote" | "user" | "path" | "bytes" | "size" | "ms" | "message" | "run"
+    | "ok"
+    | "conn"
+    | "remote"
+    | "user"
+    | "path"
+    | "bytes"
+    | "size"
+    | "ms"
+    | "message"
+    | "run"
+    | "repeated"
   > {
   t: number;
   event: EventName;
@@ -17,6 +27,11 @@ export interface LogEvent extends
   num: Readonly<Record<string, number>>;
   /** String extras of bench events (op); empty on other events. */
   str: Readonly<Record<string, string>>;
+}
+
+/** How many events `e` stands for: 1, or 1 + `repeated` for a folded line. */
+export function weight(e: LogEvent): number {
+  return 1 + (e.repeated ?? 0);
 }
 
 /** A line that could not be used, with where it was. */
@@ -32,7 +47,7 @@ export interface BadLine {
 export const NO_EXTRAS: Readonly<Record<string, never>> = Object.freeze({});
 
 const KNOWN = new Set<string>(EVENT_NAMES);
-const NUMBER_FIELDS = ["conn", "bytes", "size", "ms"] as const;
+const NUMBER_FIELDS = ["conn", "bytes", "size", "ms", "repeated"] as const;
 const STRING_FIELDS = ["remote", "user", "path", "code", "message", "run"] as const;
 const BENCH_NUMBERS = ["clients", "files", "ops", "errors"] as const;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
@@ -73,6 +88,7 @@ export function newEvent(t: number, event: EventName, ok: boolean): LogEvent {
     bytes: undefined,
     size: undefined,
     ms: undefined,
+    repeated: undefined,
     remote: undefined,
     user: undefined,
     path: undefined,

@@ -1,5 +1,5 @@
 /** The report builder: events in, one at a time, the {@link Report} out. */
-import type { BadLine, LogEvent } from "./log_event.ts";
+import { type BadLine, type LogEvent, weight } from "./log_event.ts";
 import type { BenchRun, RatePoint, Report, UserStats } from "./report.ts";
 import { rateHistogram } from "./rate_histogram.ts";
 import { Numbers, summarizeInPlace } from "./summary.ts";
@@ -28,9 +28,9 @@ function own(s: string): string {
 }
 
 /** Adds one to the count of `key`, copying a new key (see {@link own}). */
-function count(map: Map<string, number>, key: string): void {
+function count(map: Map<string, number>, key: string, by = 1): void {
   const n = map.get(key);
-  map.set(n === undefined ? own(key) : key, (n ?? 0) + 1);
+  map.set(n === undefined ? own(key) : key, (n ?? 0) + by);
 }
 
 function ip(remote: string): string {
@@ -150,10 +150,12 @@ export class ReportBuilder {
     if (f.since !== undefined && e.t < f.since) return;
     if (f.until !== undefined && e.t > f.until) return;
     if (f.user !== undefined && e.user !== f.user) return;
+    // A folded line (auth_fail, error) is one line that stands for 1 + repeated events.
+    const n = weight(e);
     this.#eventCount++;
     if (e.t < this.#first) this.#first = e.t;
     if (e.t > this.#last) this.#last = e.t;
-    this.#events.set(e.event, (this.#events.get(e.event) ?? 0) + 1);
+    this.#events.set(e.event, (this.#events.get(e.event) ?? 0) + n);
 
     switch (e.event) {
       case "server_start":
@@ -172,8 +174,8 @@ export class ReportBuilder {
         if (f.user !== undefined && e.conn !== undefined) this.#opened(e);
         break;
       case "auth_fail": {
-        this.#loginsFailed++;
-        count(this.#failedByRemote, ip(e.remote ?? "unknown"));
+        this.#loginsFailed += n;
+        count(this.#failedByRemote, ip(e.remote ?? "unknown"), n);
         break;
       }
       case "upload":
@@ -190,7 +192,7 @@ export class ReportBuilder {
       u.ops++;
       if (!e.ok) u.errors++;
     }
-    if (!e.ok) this.#error(e);
+    if (!e.ok) this.#error(e, n);
   }
 
   /** A load test's start or end mark: the client's own figures for the run. */
@@ -262,12 +264,12 @@ export class ReportBuilder {
     }
   }
 
-  #error(e: LogEvent): void {
-    this.#errors++;
+  #error(e: LogEvent, n: number): void {
+    this.#errors += n;
     const code = e.code ?? "UNKNOWN";
-    count(this.#errorsByCode, code);
+    count(this.#errorsByCode, code, n);
     const command = e.event === "error" ? "connection" : e.event === "auth_fail" ? "auth" : e.event;
-    count(this.#errorsByCommand, command);
+    count(this.#errorsByCommand, command, n);
     // The newest by time (several logs may be given in any order); ties keep log order. The
     // events are kept as they are; the report's items are made once, in finish().
     const recent = this.#recent;
