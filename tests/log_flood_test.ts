@@ -77,14 +77,17 @@ Deno.test("analyze() counts a folded line as 1 + repeated events on both reading
         `{"ts":"${ts}","event":"auth_fail","ok":false,"remote":"10.0.0.3:1","code":"AUTH_FAILED"}`,
       ].join("\n") + "\n",
     );
-    const r = await analyze([path]);
-    assert.equal(r.lines.events, 3, "three lines");
-    assert.equal(r.logins.failed, 43);
-    assert.equal(r.errors.total, 53);
-    assert.deepEqual(r.errors.byCode.map((c) => [c.code, c.count]), [
-      ["AUTH_FAILED", 43],
-      ["BAD_REQUEST", 10],
-    ]);
+    // In this thread, and through parsing workers (used for big logs).
+    for (const workers of [0, 2]) {
+      const r = await analyze([path], { workers, segmentSize: 64 });
+      assert.equal(r.lines.events, 3, "three lines");
+      assert.equal(r.logins.failed, 43);
+      assert.equal(r.errors.total, 53);
+      assert.deepEqual(r.errors.byCode.map((c) => [c.code, c.count]), [
+        ["AUTH_FAILED", 43],
+        ["BAD_REQUEST", 10],
+      ]);
+    }
   });
 });
 

@@ -2,7 +2,7 @@
  * Events in columns of typed arrays, for moving them from a parsing worker to the report
  * builder without cloning an object per event. Columns carry what the report builder reads of
  * a successful event (time, event, conn, bytes, size, ms, user, run); a failed event, a bench
- * mark, or one whose strings did not fit the table travels whole.
+ * mark, a folded line (`repeated`), or one whose strings did not fit the table travels whole.
  */
 import { EVENT_NAMES } from "../log/events.ts";
 import { type LogEvent, newEvent, NO_EXTRAS } from "./log_event.ts";
@@ -65,7 +65,7 @@ export class ColumnWriter {
     const i = this.#count++;
     const user = e.user === undefined ? -1 : this.#id(e.user);
     const run = e.run === undefined ? -1 : this.#id(e.run);
-    if (!e.ok || e.num !== NO_EXTRAS || user === -2 || run === -2) {
+    if (!e.ok || e.num !== NO_EXTRAS || e.repeated !== undefined || user === -2 || run === -2) {
       this.#event[i] = WHOLE;
       this.#whole.push(e);
       return;
