@@ -492,6 +492,13 @@ async function serve(flags: ServeFlags): Promise<number> {
   const root = store.location;
   log.write({ event: "server_start", ok: true, host, port, version: VERSION, pid: Deno.pid, root });
   announceTls(tls);
+  if (store instanceof LocalStore && !store.raceFree && Deno.build.os === "linux") {
+    console.error(
+      "WARNING: symlink race protection is off: without --allow-all (as in deno task server " +
+        "and the executables) a local user who can write in the shared folder could make " +
+        "requests reach files outside it (see docs/security.md).",
+    );
+  }
   console.log(`listening on ${host}:${port}`);
 
   const reason = await signals.received;

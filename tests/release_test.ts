@@ -16,13 +16,19 @@ const tasks = denoConfig.tasks as Record<string, string>;
 
 Deno.test("permissionFlags() gives each tool least privilege", async (t) => {
   const expected: Record<string, string[]> = {
-    server: ["env", "net", "read", "write"],
     client: ["env", "net", "read", "write"],
     analysis: ["env", "read", "write"],
   };
   for (const tool of TOOLS) {
     await t.step(tool, () => {
       const flags = permissionFlags(tool);
+      if (tool === "server") {
+        // The server's race-free path resolution calls libc (FFI, which no Deno permission
+        // confines) and opens /proc/self/fd/N, which Deno allows only with all permissions:
+        // see docs/security.md, "Symlinks and the swap race". Nothing narrower is possible.
+        assert.deepEqual(flags, ["--allow-all"]);
+        return;
+      }
       const names = flags.map((f) => /^--allow-([a-z]+)/.exec(f)![1]);
       assert.deepEqual([...names].sort(), expected[tool]);
       for (const forbidden of ["all", "run", "sys", "ffi", "import"]) {
@@ -45,7 +51,8 @@ Deno.test("run tasks, compile steps and tests use the same permission flags per 
   for (const tool of TOOLS) {
     const flags = permissionFlags(tool);
     assert.equal(tasks[tool], `deno run ${flags.join(" ")} --no-prompt ${tool}.ts`);
-    assert.ok(!/\s-A\b|--allow-all|-P\b|-P=/.test(tasks[tool]));
+    assert.ok(!/\s-A\b|-P\b|-P=/.test(tasks[tool]));
+    if (tool !== "server") assert.ok(!tasks[tool].includes("--allow-all"));
     assert.deepEqual(toolArgs(tool).slice(0, flags.length + 2), ["run", ...flags, "--no-prompt"]);
   }
   const host = compileSteps([null]);
@@ -53,7 +60,8 @@ Deno.test("run tasks, compile steps and tests use the same permission flags per 
   for (const step of host) {
     const flags = permissionFlags(step.tool);
     assert.deepEqual(step.args.slice(0, flags.length + 2), ["compile", ...flags, "--no-prompt"]);
-    assert.ok(!step.args.includes("-A") && !step.args.includes("--allow-all"));
+    assert.ok(!step.args.includes("-A"));
+    assert.equal(step.args.includes("--allow-all"), step.tool === "server");
     assert.equal(step.args.at(-1), `${step.tool}.ts`);
     for (const worker of WORKERS[step.tool]) {
       assert.equal(step.args[step.args.indexOf(worker) - 1], "--include");

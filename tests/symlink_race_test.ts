@@ -1,14 +1,18 @@
 /**
  * The symlink race: a local user swaps a folder inside the root with a symlink to the outside
  * (renameat2 RENAME_EXCHANGE in a tight loop) while a client runs every command on paths in
- * that folder. Nothing outside the root may be read, written, listed or deleted.
+ * that folder. Nothing outside the root may be read, written, listed or deleted. The server
+ * runs as a child process with exactly the deno.json server permission set (`-P=server`), as
+ * `deno task server` and the compiled executable do.
  * FILESHARE_RACE_ROUNDS sets the rounds (default 60; `deno task stress` runs 2,000).
  */
 import assert from "node:assert/strict";
 import type { FileshareClient } from "../lib/client/client.ts";
 import { TEMP_PREFIX } from "../lib/store/paths.ts";
 import type { ByteSource } from "../lib/transfer.ts";
-import { startServer } from "./_helpers.ts";
+import { startTarget } from "./_hostile.ts";
+import { CONFIG, ROOT, writeTestUsers } from "./_helpers.ts";
+import { permissionFlags } from "../tools/permissions.ts";
 
 const ROUNDS = Number(Deno.env.get("FILESHARE_RACE_ROUNDS") ?? 60);
 const UPLOAD_BYTES = 300_000; // over the eager limit: a READY round trip widens the window
@@ -59,7 +63,7 @@ async function plant(dir: string, marker: string, rounds: number): Promise<void>
 }
 
 Deno.test("no command escapes the root while a folder is swapped with an outside symlink", async () => {
-  await using srv = await startServer();
+  await using srv = await startTarget();
   const outside = `${srv.dir}/outside`;
   await plant(outside, "OUTSIDE", ROUNDS);
   await plant(`${srv.root}/sub`, "inside", ROUNDS);
@@ -75,7 +79,7 @@ Deno.test("no command escapes the root while a folder is swapped with an outside
     const reader = swapper.stdout.getReader();
     await reader.read(); // "swapping": the loop runs
     reader.releaseLock();
-    await using c = await srv.connect("alice");
+    await using c = await srv.connect();
     const attempt = async (op: () => Promise<void>) => {
       try {
         await op();
@@ -122,4 +126,53 @@ Deno.test("no command escapes the root while a folder is swapped with an outside
   );
   assert.ok(counts.ok > 0, "no command ever succeeded: the race did not run");
   assert.equal(total, 0, "something outside the root was read, listed, written or deleted");
+});
+
+Deno.test({
+  name: "server warns at start when it runs without what race-free resolution needs",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "fileshare-racewarn-" });
+    await writeTestUsers(`${dir}/users.json`);
+    // Narrower than the server task's --allow-all: no FFI, no /proc/self/fd.
+    const start = async (permissions: string[]) => {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          ...permissions,
+          "--no-prompt",
+          "--config",
+          CONFIG,
+          `${ROOT}/server.ts`,
+          ...["--host", "127.0.0.1", "--port", "0", "--no-tls", "--no-fsync"],
+          ...["--root", `${dir}/root`, "--users", `${dir}/users.json`, "--log", `${dir}/log`],
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const stderr = new Response(child.stderr).text();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let out = "";
+      while (!out.includes("listening on")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += value;
+      }
+      child.kill("SIGTERM");
+      await reader.cancel();
+      await child.status;
+      return { out, stderr: await stderr };
+    };
+    try {
+      const narrow = await start(["--allow-net", "--allow-read", "--allow-write", "--allow-env"]);
+      assert.match(narrow.out, /listening on/);
+      assert.match(narrow.stderr, /symlink race protection is off/);
+      const full = await start(permissionFlags("server"));
+      assert.match(full.out, /listening on/);
+      assert.doesNotMatch(full.stderr, /race protection/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -1,11 +1,12 @@
 /**
  * Race-free path resolution below the served root. On Linux (with `--allow-all`, which Deno
- * requires for `/proc/self/fd`) every step opens one name relative
- * to an already open folder with O_NOFOLLOW, symlinks are read and resolved here (never by the
- * kernel), `..` pops a stack of open folders, and the result is an open folder descriptor that
- * later operations address as `/proc/self/fd/N/name`: a folder swapped for a symlink after
- * resolution changes nothing, because no path string is looked up twice. Elsewhere the same
- * walk runs on path strings with lstat/readLink, which a concurrent local user can race.
+ * requires for `/proc/self/fd` and the server's task runs with) every step opens one name
+ * relative to an already open folder with O_NOFOLLOW, symlinks are read and resolved here
+ * (never by the kernel), `..` pops a stack of open folders, and the result is an open folder
+ * descriptor that later operations address as `/proc/self/fd/N/name`: a folder swapped for a
+ * symlink after resolution changes nothing, because no path string is looked up twice.
+ * Elsewhere the same walk runs on path strings with lstat/readLink, which a concurrent local
+ * user can race.
  */
 import { type Fd, libc } from "./_libc.ts";
 import { isInside } from "./paths.ts";

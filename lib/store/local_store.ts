@@ -6,6 +6,7 @@ import {
   openChildDir,
   openRegularFile,
   openRoot,
+  RACE_FREE,
   resolve,
   type Resolved,
 } from "./_beneath.ts";
@@ -125,6 +126,15 @@ export class LocalStore implements Store {
   /** The real absolute path of the root. */
   get root(): string {
     return this.#root;
+  }
+
+  /**
+   * Whether paths are resolved race-free, by open folder descriptors (Linux, with the
+   * permissions that needs: `--allow-all`); false when a local user who swaps a folder for a
+   * symlink could race the path-string walk. See docs/security.md.
+   */
+  get raceFree(): boolean {
+    return RACE_FREE;
   }
 
   /** The real absolute path of the root. */
