@@ -24,6 +24,8 @@ export interface FrameConnOptions {
   minBytesPerSecond?: number;
   /** Longest stall inside a frame or a transfer, in ms (default 60 s). */
   stallMs?: number;
+  /** Called once, right after the connection is closed (by any path). */
+  onClose?: () => void;
 }
 
 const INITIAL_BUFFER = 8 * 1024;
@@ -57,6 +59,7 @@ export class FrameConn implements AsyncDisposable {
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #corked: Uint8Array[] | null = null;
   #corkedBytes = 0;
+  #onClose: (() => void) | undefined;
 
   /** Wraps an open connection. */
   constructor(conn: Deno.Conn, options: FrameConnOptions = {}) {
@@ -64,6 +67,7 @@ export class FrameConn implements AsyncDisposable {
     this.#timeoutMs = options.timeoutMs ?? 0;
     this.#minRate = options.minBytesPerSecond ?? 0;
     this.#stallMs = options.stallMs ?? 60_000;
+    this.#onClose = options.onClose;
     this.#budgetMs = this.#stallMs;
     if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
   }
@@ -377,6 +381,7 @@ export class FrameConn implements AsyncDisposable {
     } catch {
       // already closed by the runtime
     }
+    this.#onClose?.();
   }
 
   /** Same as {@link close}, for `await using`. */

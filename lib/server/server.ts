@@ -9,6 +9,7 @@ import { LoginGuard, type LoginGuardOptions } from "./login_guard.ts";
 import { certificateFingerprint, pemCertificates } from "../tls/fingerprint.ts";
 import { Admission } from "./admission.ts";
 import { closeUnlessHandshaken, HANDSHAKE_DEADLINE_MS } from "../tls/handshake_deadline.ts";
+import { SocketReaper } from "../tls/socket_reaper.ts";
 import { BufferPool } from "../buffer_pool.ts";
 import { POOL_BUFFER_BYTES } from "../transfer.ts";
 
@@ -125,6 +126,7 @@ export class FileshareServer {
   #fingerprint: string;
   #guard: LoginGuard;
   #admission: Admission;
+  #reaper = new SocketReaper();
   #pool: BufferPool;
 
   private constructor(
@@ -193,10 +195,16 @@ export class FileshareServer {
       }
       const o = this.#options;
       const loginTimeoutMs = o.loginTimeoutMs ?? DEFAULT_LIMITS.loginTimeoutMs;
+      // A TLS connection closed before its handshake finished would keep its socket until
+      // the peer acts (see SocketReaper): its close hands the socket to the reaper.
+      let handshaken = () => !o.tls;
       const conn = new FrameConn(raw, {
         timeoutMs: o.idleTimeoutMs,
         minBytesPerSecond: o.minBytesPerSecond ?? DEFAULT_LIMITS.minBytesPerSecond,
         stallMs: o.stallMs ?? DEFAULT_LIMITS.stallMs,
+        onClose: () => {
+          if (!handshaken()) this.#reaper.reap(raw);
+        },
       });
       let session: Session | null = null;
       const place = { address: conn.remoteAddress, evict: () => session?.evict() };
@@ -206,14 +214,15 @@ export class FileshareServer {
         // counts inside the login deadline; one that outlasts the handshake deadline ends as a
         // TIMEOUT like the login's. A refused one has no session: it gets a second to finish
         // the handshake and read LIMIT, so a flood cannot park descriptors on refusals.
+        const tlsConn = raw as Deno.TlsConn;
         if (refusal === null) {
           const ms = Math.min(HANDSHAKE_DEADLINE_MS, loginTimeoutMs);
           const reason = ms === loginTimeoutMs
             ? loginDeadlineReason(loginTimeoutMs)
             : `TLS handshake not done within ${ms / 1000} s, connection closed`;
-          closeUnlessHandshaken(raw as Deno.TlsConn, ms, () => conn.expire(reason));
+          handshaken = closeUnlessHandshaken(tlsConn, ms, () => conn.expire(reason));
         } else {
-          closeUnlessHandshaken(raw as Deno.TlsConn, REFUSED_HANDSHAKE_MS);
+          handshaken = closeUnlessHandshaken(tlsConn, REFUSED_HANDSHAKE_MS, () => conn.close());
         }
       }
       if (refusal !== null) {
@@ -263,6 +272,7 @@ export class FileshareServer {
     clearTimeout(timer);
     for (const s of this.#sessions.keys()) s.forceClose();
     await Promise.all(this.#sessions.values());
+    this.#reaper.close();
     await this.#parts.store.abortAll();
   }
 }
