@@ -28,7 +28,7 @@ export interface FrameConnOptions {
   onClose?: () => void;
 }
 
-const INITIAL_BUFFER = 8 * 1024;
+const INITIAL_BUFFER = 1024;
 /** Most bytes a corked connection holds back before writing them. */
 const CORK_BYTES = 64 * 1024;
 
