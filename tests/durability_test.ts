@@ -142,13 +142,16 @@ Deno.test("server flushes each upload's file before linking it and its folder af
       for (let i = 0; i < 8; i++) {
         for (const k of [0, 1]) {
           const target = `${root}/in/f${i}-${k}`;
-          const link = calls.find((c) =>
-            c.name.startsWith("link") && c.args.includes(`"${target}"`)
-          );
+          // The race-free store names the folder by its open descriptor (/proc/self/fd/N).
+          const folder = `${root}/in`.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+          const named = new RegExp(`"(?:${folder}|/proc/self/fd/\\d+)/f${i}-${k}"`);
+          const link = calls.find((c) => c.name.startsWith("link") && named.test(c.args));
           assert.ok(link, `no link to ${target}`);
-          const temp = /"([^"]*\.fileshare-tmp-[0-9a-f]+)"/.exec(link.args)?.[1];
+          const temp = /"[^"]*\/(\.fileshare-tmp-[0-9a-f]+)"/.exec(link.args)?.[1];
           assert.ok(temp, link.args);
-          const fileSync = calls.find((c) => c.name === "fsync" && c.args.includes(`<${temp}>`));
+          const fileSync = calls.find((c) =>
+            c.name === "fsync" && c.args.includes(`<${root}/in/${temp}>`)
+          );
           assert.ok(fileSync && fileSync.end <= link.start, `${target}: file not flushed first`);
           const dirSync = calls.find((c) =>
             c.name === "fsync" && c.args.includes(`<${root}/in>`) && c.start >= link.end
