@@ -105,12 +105,13 @@ Deno.test({
     const baseline = openFds(target.pid);
     const flood = await idleFlood(target.port, 1000, "127.0.0.2");
     try {
-      await sleep(1500);
-      const held = openFds(target.pid) - baseline;
-      console.log(`1000 idle TLS sockets from 127.0.0.2: server holds ${held} of them`);
+      // Evictions and reaps trail the accept loop; on a loaded machine that takes seconds.
+      const held = () => openFds(target.pid) - baseline;
+      await waitFor(() => held() <= 64 + 8, 20_000).catch(() => {});
+      console.log(`1000 idle TLS sockets from 127.0.0.2: server holds ${held()} of them`);
       await using c = await target.connect();
       assert.deepEqual(await c.list(""), []);
-      assert.ok(held <= 64 + 8, `server holds ${held} unauthenticated TLS connections`);
+      assert.ok(held() <= 64 + 8, `server holds ${held()} unauthenticated TLS connections`);
     } finally {
       await destroyAll(flood);
     }
