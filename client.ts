@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { cliCommandHelp, cliCommandList } from "./lib/commands/help.ts";
-import { commandFlags, runOneShot } from "./lib/commands/one_shot.ts";
+import { commandFlagOptions, runOneShot } from "./lib/commands/one_shot.ts";
 import { findCommand } from "./lib/commands/table.ts";
 import { benchMain } from "./lib/load/bench_command.ts";
 import { startShell } from "./lib/shell/start_shell.ts";
@@ -43,10 +43,12 @@ Options:
                        (10 minutes, ~/.config/fileshare/tickets): the next commands to
                        that server as that user log in with it, without the password.
                        FILESHARE_TICKETS=0 logs in in full every time and keeps none
-  -f, --overwrite      replace an existing destination file
+  -f, --overwrite      replace an existing destination file (upload, download, rename)
   --fsync              downloads: flush each file to disk before it takes its name
                        (off by default, as with rsync and scp)
   -r, --recursive      rmdir: remove the folder with everything in it
+  -R, --recursive      dir: list every folder below too
+  -l, --long           dir: type, size in bytes, modification time (UTC)
   --json               print the result as one JSON value on stdout (nothing else there)
   -q, --quiet          no progress bar
   --keep-going         script mode: run every line even after a failure (exit 1 if any)
@@ -59,6 +61,7 @@ Examples:
   client --server 10.0.0.5:9000 --user alice upload photo.jpg photos/
   client download photos/photo.jpg ./copy.jpg
   client ls photos --json
+  client rename photos/2025 archive/
 
 Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error.`;
 
@@ -72,17 +75,11 @@ function commandIndex(args: string[]): number {
 }
 
 function parse(args: string[]) {
-  const flags = Object.fromEntries(
-    commandFlags().map((f) => [
-      f.name,
-      { type: "boolean" as const, ...(f.short ? { short: f.short } : {}) },
-    ]),
-  );
   return parseArgs({
     args,
     allowPositionals: true,
     options: {
-      ...flags,
+      ...commandFlagOptions().options,
       server: { type: "string" },
       user: { type: "string" },
       "password-stdin": { type: "boolean", default: false },
@@ -116,8 +113,7 @@ export async function main(args: string[]): Promise<number> {
         tls,
       });
     }
-    const given = values as Record<string, unknown>;
-    const flags = Object.fromEntries(commandFlags().map((f) => [f.name, given[f.name] === true]));
+    const flags = commandFlagOptions().read(values as Record<string, unknown>);
     console.log(await runOneShot(word, rest, { ...values, server, flags, tls }));
     return 0;
   } catch (err) {

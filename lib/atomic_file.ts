@@ -106,14 +106,15 @@ export class AtomicFile implements AsyncDisposable {
    * Moves the file into place: flush (see `sync`), then rename (with `overwrite`) or hard-link and drop the
    * temporary name; the file is closed before the move.
    * Throws `Deno.errors.AlreadyExists` when the target exists and `overwrite` is off. On any
-   * failure the temporary file is removed.
+   * failure the temporary file is removed. With `mtime`, the file gets that modification time.
    */
-  async commit(): Promise<void> {
+  async commit(mtime?: Date): Promise<void> {
     const file = this.#file;
     if (file === null || this.#finished) {
       throw new Deno.errors.BadResource(`"${this.#temp}" is already committed or aborted`);
     }
     try {
+      if (mtime !== undefined) await file.utime(new Date(), mtime);
       await this.#options.sync?.syncFile(file);
       this.#close();
       if (this.#options.overwrite) {

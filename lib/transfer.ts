@@ -3,7 +3,7 @@ import { writeAll } from "./write_all.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import type { FrameConn } from "./protocol/conn.ts";
 import { FRAME_MSG, HEADER_BYTES, MAX_DATA_BYTES } from "./protocol/frame.ts";
-import { abortTrailer, endTrailer, parseTrailer } from "./protocol/messages.ts";
+import { abortTrailer, type BodyTrailer, endTrailer, parseTrailer } from "./protocol/messages.ts";
 import { ConnectionError, FileshareError, ProtocolError } from "./protocol/errors.ts";
 
 /** Body bytes per DATA frame: large chunks keep per-frame overhead negligible. */
@@ -146,31 +146,38 @@ async function readChunk(source: ByteSource, frame: Uint8Array, want: number): P
 
 /**
  * Streams exactly `size` bytes from `source` as DATA frames, then an `end` trailer with the
- * SHA-256. The next chunk is read from the source while the current one is on the wire. If
+ * SHA-256; with `size` null, everything the source gives until it ends (a body of unknown
+ * length). The next chunk is read from the source while the current one is on the wire. If
  * the source ends early or the signal fires, an `abort` trailer goes out instead and this
  * throws, leaving the connection in step.
  */
 export async function sendBody(
   conn: FrameConn,
   source: ByteSource,
-  size: number,
+  size: number | null,
   options: BodyOptions = {},
 ): Promise<BodyResult> {
   const hash = createHash("sha256");
-  const buffers = new ChunkBuffers(options.pool, size);
+  const total = size ?? Infinity;
+  const buffers = new ChunkBuffers(options.pool, total);
   let done = 0;
   const fetch = (buf: Uint8Array): [Uint8Array, Promise<number>] => {
-    const want = Math.min(buf.length - HEADER_BYTES, size - done);
+    const want = Math.min(buf.length - HEADER_BYTES, total - done);
     return [buf, readChunk(source, buf, want)];
   };
   let current: Uint8Array | null = null;
-  let ahead: [Uint8Array, Promise<number>] | null = size > 0 ? fetch(buffers.take()) : null;
+  let ahead: [Uint8Array, Promise<number>] | null = total > 0 ? fetch(buffers.take()) : null;
   conn.beginTransfer();
   try {
     while (ahead !== null) {
       current = ahead[0];
       const n = await ahead[1];
       ahead = null;
+      if (n === 0 && size === null) {
+        buffers.give(current);
+        current = null;
+        break;
+      }
       if (n === 0) {
         throw new FileshareError(
           "INTEGRITY",
@@ -182,14 +189,14 @@ export async function sendBody(
       done += n;
       // The next chunk is read from the source while this one is on the wire, if a second
       // buffer is free; else this one is reused once sent (a stalled reader holds one buffer).
-      const second = done < size ? buffers.takeAhead() : null;
+      const second = done < total ? buffers.takeAhead() : null;
       if (second !== null) ahead = fetch(second);
       hash.update(frame.subarray(HEADER_BYTES));
       // With the pool used up, small frames go out one by one: corked, a stalled reader would
       // pin up to 64 KiB of held-back copies instead of its one small chunk.
       if (buffers.isFallback(current)) await conn.uncork();
       await conn.sendDataFrame(frame);
-      if (ahead === null && done < size) ahead = fetch(current);
+      if (ahead === null && done < total) ahead = fetch(current);
       else buffers.give(current);
       current = null;
       options.onProgress?.(done);
@@ -215,19 +222,21 @@ export async function sendBody(
 }
 
 /**
- * Receives a body of exactly `size` bytes, hashing it and writing it to `sink` (or nowhere
- * when null), then checks the trailer's SHA-256. The disk write of one chunk overlaps the
+ * Receives a body of exactly `size` bytes (with `size` null: DATA frames until the trailer),
+ * hashing it and writing it to `sink` (or nowhere when null), then checks the trailer's
+ * SHA-256. The disk write of one chunk overlaps the
  * socket read of the next. If the sink fails, the rest of the body is read and dropped so the
  * connection stays in step, and the sink's error is thrown at the end.
  */
 export async function receiveBody(
   conn: FrameConn,
-  size: number,
+  size: number | null,
   sink: ByteSink | null,
   options: BodyOptions = {},
 ): Promise<BodyResult> {
   const hash = createHash("sha256");
-  const buffers = new ChunkBuffers(options.pool, size);
+  const total = size ?? Infinity;
+  const buffers = new ChunkBuffers(options.pool, total);
   let done = 0;
   let pending: Promise<void> | null = null;
   let sinkError: unknown = null;
@@ -236,19 +245,21 @@ export async function receiveBody(
     await pending;
     pending = null;
   };
+  let trailer: BodyTrailer | null = null;
   conn.beginTransfer();
   try {
-    while (done < size) {
+    while (done < total) {
       const header = await conn.readHeader();
       if (header === null) {
-        throw new ConnectionError(`Connection closed after ${done} of ${size} bytes`);
+        throw new ConnectionError(`Connection closed after ${done} of ${size ?? "?"} bytes`);
       }
       if (header.type === FRAME_MSG) {
-        const trailer = parseTrailer(await conn.readMessageBody(header.length));
+        trailer = parseTrailer(await conn.readMessageBody(header.length));
         if (trailer.op === "abort") throw new FileshareError(trailer.code, trailer.message);
+        if (size === null) break;
         throw new FileshareError("INTEGRITY", `Body ended after ${done} of ${size} bytes`);
       }
-      if (header.length > size - done) {
+      if (header.length > total - done) {
         throw new ProtocolError(`Body is longer than the declared ${size} bytes`, "INTEGRITY");
       }
       // A buffer is taken only once the frame has begun, and the frame is read in pieces of
@@ -285,7 +296,7 @@ export async function receiveBody(
   } finally {
     conn.endTransfer();
   }
-  const trailer = parseTrailer(await conn.expectMessage());
+  trailer ??= parseTrailer(await conn.expectMessage());
   if (trailer.op === "abort") throw new FileshareError(trailer.code, trailer.message);
   if (sinkError !== null) throw sinkError;
   const sha256 = hash.digest("hex");

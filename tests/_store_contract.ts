@@ -170,6 +170,50 @@ export function storeContract(
     assert.equal((await readAll(store, "pending.bin")).size, 5);
   });
 
+  test("rename() moves files and folders, refuses to replace unless asked", async (_fx, store) => {
+    const sha = await put(store, "a.txt", 10, 1);
+    await store.rename(p("a.txt"), p("b.txt"), { overwrite: false });
+    assert.deepEqual(await names(store, ""), ["b.txt"]);
+    assert.deepEqual(await readAll(store, "b.txt"), { size: 10, sha256: sha });
+    await rejectsKind(store.rename(p("a.txt"), p("c.txt"), { overwrite: false }), "not_found");
+    // A folder with a file and a sub-folder moves whole, into another folder.
+    await store.mkdir(p("d/sub"));
+    const inner = await put(store, "d/sub/x.bin", 3000, 2);
+    await put(store, "d/y.txt", 1, 3);
+    await store.mkdir(p("archive"));
+    await store.rename(p("d"), p("archive/d2"), { overwrite: false });
+    assert.deepEqual(await names(store, ""), ["archive/", "b.txt"]);
+    assert.deepEqual(await names(store, "archive/d2"), ["sub/", "y.txt"]);
+    assert.deepEqual(await readAll(store, "archive/d2/sub/x.bin"), { size: 3000, sha256: inner });
+    await rejectsKind(store.openRead(p("d/y.txt")), "not_found");
+    // An existing file is replaced only with overwrite; a folder never; no folder into itself.
+    const other = await put(store, "c.txt", 5, 4);
+    await rejectsKind(store.rename(p("b.txt"), p("c.txt"), { overwrite: false }), "exists_file");
+    assert.deepEqual(await readAll(store, "c.txt"), { size: 5, sha256: other });
+    await store.rename(p("b.txt"), p("c.txt"), { overwrite: true });
+    assert.deepEqual(await readAll(store, "c.txt"), { size: 10, sha256: sha });
+    await rejectsKind(store.rename(p("c.txt"), p("archive"), { overwrite: true }), "exists_folder");
+    await rejectsKind(
+      store.rename(p("archive"), p("archive/d2/inside"), { overwrite: false }),
+      "denied",
+    );
+    await rejectsKind(store.rename(p("c.txt"), p("nope/c.txt"), { overwrite: false }), "not_found");
+    await rejectsKind(store.rename(p(""), p("x"), { overwrite: false }), "denied");
+    assert.deepEqual(await names(store, ""), ["archive/", "c.txt"]);
+  });
+
+  test("createWrite() with mtime: the file lists and opens with that time", async (_fx, store) => {
+    const mtime = new Date("2021-03-04T05:06:07.000Z");
+    const w = await store.createWrite(p("old.txt"), { overwrite: false, mtime });
+    await w.write(new Uint8Array([1, 2, 3]));
+    await w.commit(createHash("sha256").update(new Uint8Array([1, 2, 3])).digest("hex"));
+    const listed = [];
+    for await (const e of store.list(p(""))) listed.push(e.mtime.toISOString());
+    assert.deepEqual(listed, [mtime.toISOString()]);
+    await using r = await store.openRead(p("old.txt"));
+    assert.equal(r.mtime.toISOString(), mtime.toISOString());
+  });
+
   test("overwrite rules: refuse without overwrite, replace with it", async (_fx, store) => {
     await put(store, "a.txt", 10, 1);
     await rejectsKind(store.createWrite(p("a.txt"), { overwrite: false }), "exists_file");

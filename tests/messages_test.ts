@@ -16,6 +16,7 @@ import {
   parseTrailer,
   PROTOCOL_NAME,
   PROTOCOL_VERSIONS,
+  renameRequest,
   type Request,
   rmdirRequest,
   uploadRequest,
@@ -67,6 +68,9 @@ Deno.test({
       dirRequest(""),
       mkdirRequest("a/c"),
       rmdirRequest("a", true),
+      renameRequest("a/b.txt", "c/d.txt", false),
+      uploadRequest("stream.tar", null),
+      uploadRequest("t.txt", 3, { mtime: new Date("2021-01-02T03:04:05.678Z") }),
       benchMarkRequest("start", "run_1", { clients: 2, files: 3, op: "mixed" }),
     ];
     for (const req of requests) {
@@ -81,6 +85,18 @@ Deno.test({
       overwrite: false,
       eager: false,
     });
+  },
+});
+
+Deno.test({
+  ...pure,
+  name: "parseRequest() refuses an eager body of unknown size and a time that is not one",
+  fn() {
+    const up = { op: "upload", path: "x", overwrite: false };
+    assert.throws(() => parseRequest({ ...up, size: null, eager: true }), /eager/);
+    assert.throws(() => parseRequest({ ...up, size: 1, mtime: "yesterday" }), /mtime/);
+    assert.throws(() => parseRequest({ ...up, size: -1 }), /size/);
+    assert.throws(() => parseRequest({ op: "rename", from: "a" }), /"to"/);
   },
 });
 

@@ -2,7 +2,7 @@ import type { ErrorCode, ErrorReason } from "../protocol/codes.ts";
 import { FileshareError } from "../protocol/errors.ts";
 
 /** A client request whose failures may come with advice. */
-export type AdvisedOp = "upload" | "delete" | "rmdir";
+export type AdvisedOp = "upload" | "delete" | "rmdir" | "rename";
 
 /** What to suggest for a server refusal of `op`, keyed by its code and reason (never words). */
 const ADVICE: { op: AdvisedOp; code: ErrorCode; reason: ErrorReason; advice: string }[] = [
@@ -13,6 +13,7 @@ const ADVICE: { op: AdvisedOp; code: ErrorCode; reason: ErrorReason; advice: str
     reason: "exists_folder",
     advice: 'end the path with "/" to upload into it',
   },
+  { op: "rename", code: "EXISTS", reason: "exists_file", advice: "use --overwrite" },
   { op: "delete", code: "BAD_REQUEST", reason: "not_file", advice: "use rmdir" },
   { op: "rmdir", code: "NOT_EMPTY", reason: "not_empty", advice: "use --recursive" },
   { op: "upload", code: "LIMIT", reason: "quota", advice: "df shows your usage" },

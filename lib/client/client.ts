@@ -14,6 +14,8 @@ import {
   EAGER_MAX_BYTES,
   helloRequest,
   mkdirRequest,
+  PROTOCOL_V2,
+  renameRequest,
   type Request,
   rmdirRequest,
   uploadRequest,
@@ -77,13 +79,21 @@ export class FileshareClient implements AsyncDisposable {
   #user: string;
   #server: string;
   #readOnly: boolean;
+  #version: number;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(conn: FrameConn, user: string, server: string, readOnly: boolean) {
+  private constructor(
+    conn: FrameConn,
+    user: string,
+    server: string,
+    readOnly: boolean,
+    version: number,
+  ) {
     this.#conn = conn;
     this.#user = user;
     this.#server = server;
     this.#readOnly = readOnly;
+    this.#version = version;
   }
 
   /**
@@ -140,7 +150,7 @@ export class FileshareClient implements AsyncDisposable {
         }
         throw err;
       }
-      parseHelloResponse(welcome);
+      const { version } = parseHelloResponse(welcome);
       let readOnly = stored && ticketNonce ? await ticketLogin(conn, ticketNonce, stored) : null;
       if (readOnly === null) {
         if (stored) {
@@ -160,6 +170,7 @@ export class FileshareClient implements AsyncDisposable {
         options.user,
         `${options.hostname}:${options.port}`,
         readOnly,
+        version,
       );
     } catch (err) {
       conn.close();
@@ -182,6 +193,21 @@ export class FileshareClient implements AsyncDisposable {
     return this.#readOnly;
   }
 
+  /** The protocol version both ends speak (2: rename, streams of unknown length, mtimes). */
+  get protocolVersion(): number {
+    return this.#version;
+  }
+
+  /** Throws when the server is too old for `what`. */
+  #requireV2(what: string): void {
+    if (this.#version < PROTOCOL_V2) {
+      throw new FileshareError(
+        "VERSION",
+        `${what} needs protocol version ${PROTOCOL_V2}; the server speaks ${this.#version} (update the server)`,
+      );
+    }
+  }
+
   /** Whether the connection is closed (after close() or a cancelled download). */
   get closed(): boolean {
     return this.#conn.closed;
@@ -199,9 +225,11 @@ export class FileshareClient implements AsyncDisposable {
   }
 
   /**
-   * Uploads `size` bytes from `source` to `remote`. The server writes a temporary file and
-   * renames it into place only after the SHA-256 matched. A `Deno.FsFile` is a source;
-   * {@link readableSource} makes one of a web stream.
+   * Uploads `size` bytes from `source` to `remote`; with `size` null, everything the source
+   * gives until it ends (stdin, a pipe: protocol version 2). The server writes a temporary file
+   * and renames it into place only after the SHA-256 matched. A `Deno.FsFile` is a source;
+   * {@link readableSource} makes one of a web stream. `options.mtime` sets the stored file's
+   * modification time (protocol version 2; ignored by an older server).
    *
    * @example Upload bytes from memory
    * ```ts
@@ -217,15 +245,21 @@ export class FileshareClient implements AsyncDisposable {
    */
   upload(
     source: ByteSource,
-    size: number,
+    size: number | null,
     remote: string,
     options: FileTransferOptions = {},
   ): Promise<TransferResult> {
     return this.#serial(async () => {
       const started = performance.now();
+      if (size === null) this.#requireV2(`Uploading "${remote}" from a stream`);
       // Small bodies go out with the request; the server reads them even when it refuses.
-      const eager = size <= EAGER_MAX_BYTES;
-      await this.#conn.send(uploadRequest(remote, size, { overwrite: options.overwrite, eager }));
+      const eager = size !== null && size <= EAGER_MAX_BYTES;
+      const mtime = this.#version >= PROTOCOL_V2 && options.times !== false
+        ? options.mtime
+        : undefined;
+      await this.#conn.send(
+        uploadRequest(remote, size, { overwrite: options.overwrite, eager, mtime }),
+      );
       if (!eager) {
         try {
           parseReadyResponse(await this.#conn.expectMessage());
@@ -276,7 +310,10 @@ export class FileshareClient implements AsyncDisposable {
     using file = await Deno.open(local, { read: true });
     const info = await file.stat();
     if (!info.isFile) throw new FileshareError("BAD_REQUEST", `"${local}" is not a file`);
-    return await this.upload(file, info.size, remote, options);
+    return await this.upload(file, info.size, remote, {
+      ...options,
+      mtime: options.mtime ?? info.mtime ?? undefined,
+    });
   }
 
   /**
@@ -313,9 +350,16 @@ export class FileshareClient implements AsyncDisposable {
       try {
         options.signal?.throwIfAborted();
         await this.#conn.send(downloadRequest(remote));
-        const { size } = parseDownloadResponse(await this.#conn.expectMessage());
+        const { size, mtime } = parseDownloadResponse(await this.#conn.expectMessage());
         const body = await receiveBody(this.#conn, size, await sink(size), options);
-        return { bytes: body.bytes, sha256: body.sha256, ms: performance.now() - started };
+        const result: TransferResult = {
+          bytes: body.bytes,
+          sha256: body.sha256,
+          ms: performance.now() - started,
+        };
+        const time = Date.parse(mtime);
+        if (Number.isFinite(time)) result.mtime = new Date(time);
+        return result;
       } catch (err) {
         if (options.signal?.aborted) {
           throw new FileshareError("CANCELLED", "Transfer cancelled", { cause: err });
@@ -428,6 +472,30 @@ export class FileshareClient implements AsyncDisposable {
       await this.#conn.send(dfRequest());
       const { status: _, ...usage } = parseDfResponse(await this.#conn.expectMessage());
       return usage;
+    });
+  }
+
+  /**
+   * Renames or moves a remote file or folder (protocol version 2), atomically on a disk
+   * store. Refuses to replace an existing file unless `overwrite`, and never replaces a
+   * folder.
+   *
+   * @example
+   * ```ts
+   * import type { FileshareClient } from "fileshare";
+   *
+   * async function archive(client: FileshareClient): Promise<void> {
+   *   await client.mkdir("archive").catch(() => {});
+   *   await client.rename("report.pdf", "archive/report-2026.pdf");
+   * }
+   * ```
+   */
+  async rename(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
+    await this.#serial(() => {
+      this.#requireV2("Rename");
+      return this.#simple(renameRequest(from, to, options.overwrite ?? false));
+    }).catch((err) => {
+      throw withAdvice("rename", err);
     });
   }
 

@@ -66,7 +66,7 @@ export async function downloadToFile(
     return Promise.resolve(file);
   });
   try {
-    await file.commit();
+    await file.commit(options.times === false ? undefined : result.mtime);
   } catch (err) {
     throw err instanceof Deno.errors.AlreadyExists ? localExists(what, local) : err;
   }

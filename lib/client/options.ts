@@ -76,6 +76,8 @@ export interface TransferResult {
   sha256: string;
   /** Wall time of the transfer in ms, as the client measured it. */
   ms: number;
+  /** Downloads: the file's modification time on the server. */
+  mtime?: Date;
 }
 
 /**
@@ -102,6 +104,13 @@ export interface FileTransferOptions extends TransferOptions {
   fsync?: boolean;
   /** Downloads: called with the size once the server has announced it. */
   onSize?: (size: number) => void;
+  /**
+   * Carry the modification time (default true): an uploaded file keeps its local mtime on the
+   * server (protocol version 2), a downloaded file gets the server's.
+   */
+  times?: boolean;
+  /** Uploads: the modification time the stored file gets (`uploadFile` passes the file's). */
+  mtime?: Date;
 }
 
 /**

@@ -106,7 +106,7 @@ export function checkArgCount(command: Command, args: readonly string[], usage: 
 /**
  * Splits shell words into the command's flags and positional arguments. `--` ends the flags;
  * a lone `-` is an argument; any other word starting with `-` must be one of the command's
- * flags.
+ * flags (short ones may go together: `-lR`).
  */
 export function parseFlags(command: Command, words: readonly string[]): CommandCall {
   const flags: Record<string, boolean> = {};
@@ -117,6 +117,13 @@ export function parseFlags(command: Command, words: readonly string[]): CommandC
       args.push(word);
     } else if (word === "--") {
       flagsDone = true;
+    } else if (/^-[A-Za-z]{2,}$/.test(word)) {
+      // Short flags together: `-lR` is `-l -R`.
+      for (const letter of word.slice(1)) {
+        const flag = command.flags.find((f) => f.short === letter);
+        if (!flag) throw new UsageError(`Unknown option "-${letter}" in "${word}"`);
+        flags[flag.name] = true;
+      }
     } else {
       const flag = command.flags.find((f) =>
         word === `--${f.name}` || (f.short !== undefined && word === `-${f.short}`)

@@ -19,3 +19,37 @@ export const FSYNC: Flag = {
   name: "fsync",
   about: "flush the file to disk before it takes its name (default off)",
 };
+
+/** `--recursive` (`-r`) of transfers: a folder with everything in it. */
+export const RECURSIVE_TRANSFER: Flag = {
+  name: "recursive",
+  short: "r",
+  about: "a folder with everything in it",
+};
+
+/** `--recursive` (`-R`) of listings: every folder below too. */
+export const RECURSIVE_LIST: Flag = {
+  name: "recursive",
+  short: "R",
+  about: "list every folder below too",
+};
+
+/** `--long` (`-l`): exact sizes in bytes, full times, entry types. */
+export const LONG: Flag = {
+  name: "long",
+  short: "l",
+  about: "type, size in bytes, modification time (UTC) and name",
+};
+
+/** `--no-times`: do not carry modification times. */
+export const NO_TIMES: Flag = {
+  name: "no-times",
+  about: "do not carry the modification time (the new file gets the time of the transfer)",
+};
+
+/** `--follow-symlinks` (`-L`): upload what local symlinks point to. */
+export const FOLLOW_SYMLINKS: Flag = {
+  name: "follow-symlinks",
+  short: "L",
+  about: "recursive uploads: follow local symlinks (default: skip and count them)",
+};

@@ -35,7 +35,7 @@ export interface OneShotOptions {
   tls: ServerTrust | false;
 }
 
-/** Every command flag of the table, for the CLI's one parseArgs call. */
+/** Every command flag of the table, one per long name, for the CLI's usage. */
 export function commandFlags(): Flag[] {
   const byName = new Map<string, Flag>();
   for (const c of COMMANDS) for (const f of c.flags) byName.set(f.name, f);
@@ -53,6 +53,43 @@ function ticketStore(): TicketStore | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A `node:util` parseArgs option of a boolean flag. */
+type BooleanOption = { type: "boolean"; short?: string };
+
+/**
+ * The command flags as parseArgs options, for the CLI's one parseArgs call, and how to read
+ * them back by long name. One name may have several short forms across commands (`-r` for
+ * `upload --recursive`, `-R` for `dir --recursive`): each extra one gets a hidden option.
+ */
+export function commandFlagOptions(): {
+  options: Record<string, BooleanOption>;
+  read(values: Record<string, unknown>): Record<string, boolean>;
+} {
+  const options: Record<string, BooleanOption> = {};
+  const keys = new Map<string, string[]>();
+  for (const c of COMMANDS) {
+    for (const f of c.flags) {
+      const forms = keys.get(f.name) ?? [];
+      keys.set(f.name, forms);
+      if (!(f.name in options)) {
+        options[f.name] = { type: "boolean", ...(f.short ? { short: f.short } : {}) };
+        forms.push(f.name);
+      } else if (f.short && !Object.values(options).some((o) => o.short === f.short)) {
+        const key = `${f.name}\u0000${f.short}`;
+        options[key] = { type: "boolean", short: f.short };
+        forms.push(key);
+      }
+    }
+  }
+  return {
+    options,
+    read: (values) =>
+      Object.fromEntries(
+        [...keys].map(([name, forms]) => [name, forms.some((k) => values[k] === true)]),
+      ),
+  };
 }
 
 /** A context whose client connects on first use and is closed by the caller. */

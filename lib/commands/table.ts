@@ -10,6 +10,7 @@ import { DELETE } from "./delete.ts";
 import { DIR } from "./dir.ts";
 import { MKDIR } from "./mkdir.ts";
 import { RMDIR } from "./rmdir.ts";
+import { RENAME } from "./rename.ts";
 import { SUBFOLDER } from "./subfolder.ts";
 import { DF } from "./df.ts";
 import { SHELL_COMMANDS } from "./shell_commands.ts";
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   DIR,
   MKDIR,
   RMDIR,
+  RENAME,
   SUBFOLDER,
   DF,
   ...SHELL_COMMANDS,

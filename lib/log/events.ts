@@ -14,6 +14,7 @@ export const EVENT_NAMES = [
   "mkdir",
   "rmdir",
   "df",
+  "rename",
   "error",
   "disconnect",
   "bench_start",

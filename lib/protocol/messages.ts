@@ -1,8 +1,13 @@
 import { type ErrorCode, isErrorCode } from "./codes.ts";
 import { ProtocolError } from "./errors.ts";
 
-/** Protocol versions this build speaks, newest first. */
-export const PROTOCOL_VERSIONS = [1] as const;
+/**
+ * Protocol versions this build speaks, newest first. Version 2 adds `rename`, uploads of
+ * unknown length (`size: null`) and the file's modification time on uploads (docs/protocol.md).
+ */
+export const PROTOCOL_VERSIONS = [2, 1] as const;
+/** The first version with `rename`, unknown-length uploads and upload mtimes. */
+export const PROTOCOL_V2 = 2;
 /** The protocol name sent in the handshake. */
 export const PROTOCOL_NAME = "fileshare";
 /** Largest upload a client may send without waiting for "ready" (one round trip saved). */
@@ -39,10 +44,13 @@ export interface AuthFinalRequest {
 export interface UploadRequest {
   op: "upload";
   path: string;
-  size: number;
+  /** Body bytes, or null (version 2) when the sender does not know: DATA until the trailer. */
+  size: number | null;
   overwrite: boolean;
   /** The body follows at once, without waiting for "ready" (only up to EAGER_MAX_BYTES). */
   eager: boolean;
+  /** Modification time the stored file gets, ISO 8601 (version 2); else the time of storing. */
+  mtime?: string;
 }
 /** Download the file at `path`. */
 export interface DownloadRequest {
@@ -74,6 +82,13 @@ export interface RmdirRequest {
 export interface DfRequest {
   op: "df";
 }
+/** Rename or move `from` to `to` (version 2); replaces a file at `to` only with `overwrite`. */
+export interface RenameRequest {
+  op: "rename";
+  from: string;
+  to: string;
+  overwrite: boolean;
+}
 /** Marks the start or end of a load-test run in the server's log. */
 export interface BenchMarkRequest {
   op: "bench_mark";
@@ -94,6 +109,7 @@ export type Request =
   | MkdirRequest
   | RmdirRequest
   | DfRequest
+  | RenameRequest
   | BenchMarkRequest;
 
 /** The normal end of a body: the SHA-256 of all its bytes. */
@@ -160,6 +176,13 @@ function size(msg: Record<string, unknown>, key: string): number {
   return v;
 }
 
+function time(msg: Record<string, unknown>, key: string): string {
+  const v = str(msg, key, 64);
+  const t = Date.parse(v);
+  if (!Number.isFinite(t)) fail(`Field "${key}" must be an ISO 8601 time`);
+  return new Date(t).toISOString();
+}
+
 const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Builds the handshake request for a client named `client` (e.g. `fileshare-client/1.0`). */
@@ -191,19 +214,24 @@ export function authFinalRequest(message: string): AuthFinalRequest {
   return { op: "auth_final", message };
 }
 
-/** Builds an upload request; `eager` only for bodies of at most {@link EAGER_MAX_BYTES}. */
+/**
+ * Builds an upload request; `eager` only for bodies of at most {@link EAGER_MAX_BYTES}, `size`
+ * null for a body of unknown length, `mtime` for the time the stored file gets.
+ */
 export function uploadRequest(
   path: string,
-  size: number,
-  options: { overwrite?: boolean; eager?: boolean } = {},
+  size: number | null,
+  options: { overwrite?: boolean; eager?: boolean; mtime?: Date } = {},
 ): UploadRequest {
-  return {
+  const req: UploadRequest = {
     op: "upload",
     path,
     size,
     overwrite: options.overwrite ?? false,
     eager: options.eager ?? false,
   };
+  if (options.mtime !== undefined) req.mtime = options.mtime.toISOString();
+  return req;
 }
 
 /** Builds a download request. */
@@ -234,6 +262,11 @@ export function rmdirRequest(path: string, recursive: boolean): RmdirRequest {
 /** Builds a usage request. */
 export function dfRequest(): DfRequest {
   return { op: "df" };
+}
+
+/** Builds a rename request. */
+export function renameRequest(from: string, to: string, overwrite: boolean): RenameRequest {
+  return { op: "rename", from, to, overwrite };
 }
 
 /** Builds a load-test marker request. */
@@ -297,15 +330,23 @@ export function parseRequest(msg: Record<string, unknown>): Request {
       const req: UploadRequest = {
         op: "upload",
         path: str(msg, "path"),
-        size: size(msg, "size"),
+        size: msg.size === null ? null : size(msg, "size"),
         overwrite: bool(msg, "overwrite"),
         eager: bool(msg, "eager"),
       };
-      if (req.eager && req.size > EAGER_MAX_BYTES) {
-        fail(`An eager upload may carry at most ${EAGER_MAX_BYTES} bytes`);
+      if (req.eager && (req.size === null || req.size > EAGER_MAX_BYTES)) {
+        fail(`An eager upload may carry at most ${EAGER_MAX_BYTES} bytes, of a known size`);
       }
+      if (msg.mtime !== undefined) req.mtime = time(msg, "mtime");
       return req;
     }
+    case "rename":
+      return {
+        op: "rename",
+        from: str(msg, "from"),
+        to: str(msg, "to"),
+        overwrite: bool(msg, "overwrite"),
+      };
     case "download":
     case "delete":
     case "dir":

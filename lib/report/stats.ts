@@ -10,7 +10,7 @@ const MAX_POINTS = 2000;
 const MAX_BAD_EXAMPLES = 5;
 const RECENT_ERRORS = 5;
 const MAX_FAILED_ADDRESSES = 20;
-const COMMANDS = new Set(["upload", "download", "dir", "delete", "mkdir", "rmdir"]);
+const COMMANDS = new Set(["upload", "download", "dir", "delete", "mkdir", "rmdir", "rename"]);
 
 /** Filters applied while aggregating. */
 export interface ReportFilters {

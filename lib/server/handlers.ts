@@ -8,6 +8,7 @@ import type {
   DirRequest,
   DownloadRequest,
   MkdirRequest,
+  RenameRequest,
   RmdirRequest,
   UploadRequest,
 } from "../protocol/messages.ts";
@@ -66,7 +67,7 @@ export async function handleUpload(
 ): Promise<void> {
   // Path and bytes go into the log line even when the request is refused below.
   log.path = req.path;
-  log.size = req.size;
+  if (req.size !== null) log.size = req.size;
   log.bytes = 0;
   log.overwrite = req.overwrite;
   let write: StoreWriter;
@@ -77,15 +78,17 @@ export async function handleUpload(
     log.path = path.text;
     what = `Cannot upload "${path.text || "/"}"`;
     requireWrite(ctx, what);
-    const upload = { path, size: req.size, overwrite: req.overwrite, what };
+    // A body of unknown length is admitted on what is free now and checked as it is written.
+    const upload = { path, size: req.size ?? 0, overwrite: req.overwrite, what };
     admission = await storeCall(
       what,
       () => UploadAdmission.admit(ctx.store, ctx.ledger, ctx.limits, upload),
     );
     try {
+      const mtime = req.mtime === undefined ? undefined : new Date(req.mtime);
       write = await storeCall(
         what,
-        () => ctx.store.createWrite(path, { overwrite: req.overwrite }),
+        () => ctx.store.createWrite(path, { overwrite: req.overwrite, mtime }),
       );
     } catch (err) {
       admission[Symbol.dispose]();
@@ -120,6 +123,7 @@ export async function handleUpload(
     );
     await storeCall(what, () => admission.checkCommit(body.bytes));
     await storeCall(what, () => write.commit(body.sha256));
+    log.size = body.bytes;
     log.sha256 = body.sha256;
     await ctx.respond(uploadResponse(body.bytes, body.sha256));
   } finally {
@@ -127,7 +131,7 @@ export async function handleUpload(
   }
 }
 
-async function drainBody(conn: FrameConn, size: number, pool?: BufferPool): Promise<void> {
+async function drainBody(conn: FrameConn, size: number | null, pool?: BufferPool): Promise<void> {
   try {
     await receiveBody(conn, size, null, { pool });
   } catch (err) {
@@ -235,6 +239,23 @@ export async function handleDf(ctx: HandlerContext, _req: DfRequest, log: LogFie
   );
   Object.assign(log, usage);
   await ctx.respond(dfResponse({ ...usage, maxUpload: ctx.limits.maxUpload }));
+}
+
+/** RENAME a file or folder within the root; replaces a file only with `overwrite`. */
+export async function handleRename(ctx: HandlerContext, req: RenameRequest, log: LogFields) {
+  log.path = req.from;
+  log.to = req.to;
+  log.overwrite = req.overwrite;
+  let what = `Cannot rename ${quotePath(req.from)}`;
+  const from = parseRemotePath(req.from, what);
+  log.path = from.text;
+  what = `Cannot rename "${from.text || "/"}"`;
+  const to = parseRemotePath(req.to, `${what} to ${quotePath(req.to)}`);
+  log.to = to.text;
+  what = `Cannot rename "${from.text || "/"}" to "${to.text || "/"}"`;
+  requireWrite(ctx, what);
+  await storeCall(what, () => ctx.store.rename(from, to, { overwrite: req.overwrite }));
+  await ctx.respond(okResponse());
 }
 
 /** BENCH_MARK: the client's load-test marker, logged as bench_start / bench_end. */

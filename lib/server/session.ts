@@ -53,6 +53,7 @@ import {
   handleDownload,
   handleMkdir,
   type HandlerContext,
+  handleRename,
   handleRmdir,
   handleUpload,
   type LogFields,
@@ -530,6 +531,9 @@ export class Session {
           break;
         case "df":
           await handleDf(ctx, req, log);
+          break;
+        case "rename":
+          await handleRename(ctx, req, log);
           break;
         case "bench_mark":
           await handleBenchMark(ctx, req, log);

@@ -23,6 +23,11 @@ export interface Libc {
   openat(dir: Fd, name: string, flags: number): Fd;
   /** `readlinkat(dir, name)`: the link's target; throws `InvalidData` if it is not a link. */
   readlinkat(dir: Fd, name: string): string;
+  /**
+   * `renameat2(2)`: renames `from` in `fromDir` to `to` in `toDir`, never replacing `to`
+   * unless `replace` (RENAME_NOREPLACE, decided by the kernel); `AlreadyExists` if it exists.
+   */
+  renameat(fromDir: Fd, from: string, toDir: Fd, to: string, replace: boolean): void;
   /** `close(2)`. */
   close(fd: Fd): void;
   /** Opens an absolute folder path (the root). */
@@ -52,6 +57,8 @@ function errnoError(errno: number, call: string): Error {
     case 1: // EPERM
     case 13: // EACCES
       return new Deno.errors.PermissionDenied(msg);
+    case 17: // EEXIST
+      return new Deno.errors.AlreadyExists(msg);
     case 20: // ENOTDIR
       return new Deno.errors.NotADirectory(msg);
     case 21: // EISDIR
@@ -74,6 +81,7 @@ function load(): Libc | null {
       openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
       readlinkat: { parameters: ["i32", "buffer", "buffer", "usize"], result: "isize" },
       close: { parameters: ["i32"], result: "i32" },
+      renameat2: { parameters: ["i32", "buffer", "i32", "buffer", "u32"], result: "i32" },
       __errno_location: { parameters: [], result: "pointer" },
     });
   } catch {
@@ -101,6 +109,17 @@ function load(): Libc | null {
       const n = Number(s.readlinkat(dir, cString(name), linkBuf, BigInt(linkBuf.length)));
       if (n < 0) throw errnoError(errno(), "readlinkat");
       return decoder.decode(linkBuf.subarray(0, n));
+    },
+    renameat(fromDir, from, toDir, to, replace) {
+      const RENAME_NOREPLACE = 1;
+      const r = s.renameat2(
+        fromDir,
+        cString(from),
+        toDir,
+        cString(to),
+        replace ? 0 : RENAME_NOREPLACE,
+      );
+      if (r < 0) throw errnoError(errno(), "renameat2");
     },
     close(fd) {
       s.close(fd);

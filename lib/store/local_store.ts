@@ -10,7 +10,9 @@ import {
   resolve,
   type Resolved,
 } from "./_beneath.ts";
+import { libc } from "./_libc.ts";
 import {
+  type RenameOptions,
   type Store,
   type StoreCapabilities,
   type StoreEntry,
@@ -97,11 +99,12 @@ export class LocalStore implements Store {
   /** Shared by a store and its {@link LocalStore.within} views: abortAll reaches them all. */
   #writes: Set<LocalWriter>;
 
-  /** Real folders; no-overwrite is decided atomically by link(2). */
+  /** Real folders; no-overwrite is decided atomically by link(2); rename(2) is atomic. */
   readonly capabilities: StoreCapabilities = {
     realFolders: true,
     atomicNoOverwrite: true,
     shared: false,
+    atomicRename: true,
   };
 
   private constructor(root: string, sync: GroupSync | null, writes = new Set<LocalWriter>()) {
@@ -299,7 +302,7 @@ export class LocalStore implements Store {
       target,
       parent.dir,
       path,
-      options.overwrite,
+      options,
       this.#sync,
       () => this.#writes.delete(write),
     );
@@ -408,6 +411,65 @@ export class LocalStore implements Store {
     return new LocalStore(dirKey(r.dir), this.#sync, this.#writes);
   }
 
+  async rename(from: RemotePath, to: RemotePath, options: RenameOptions): Promise<void> {
+    if (from.segments.length === 0 || to.segments.length === 0) {
+      throw new StoreError("denied", "", "the shared folder itself cannot be moved");
+    }
+    using source = this.#inParent(from);
+    const fromAbs = `${source.dir.path}/${source.name}`;
+    const info = await Deno.lstat(fromAbs).catch((err) => {
+      throw mapFsError(err, from);
+    });
+    if (!info.isFile && !info.isDirectory && !info.isSymlink) {
+      throw new StoreError("not_file", from.text, "not a regular file (only files are served)");
+    }
+    if (
+      info.isDirectory && to.segments.length > from.segments.length &&
+      from.segments.every((s, i) => to.segments[i] === s)
+    ) {
+      throw new StoreError("denied", to.text, `cannot move "${from.text}" into itself`);
+    }
+    using target = this.#inParent(to);
+    const toAbs = `${target.dir.path}/${target.name}`;
+    const existing = await Deno.lstat(toAbs).catch(() => null);
+    if (existing?.isDirectory) {
+      throw new StoreError("exists_folder", to.text, "a folder has that name");
+    }
+    if (existing !== null && !options.overwrite) {
+      throw new StoreError("exists_file", to.text, "file already exists");
+    }
+    if (existing !== null && info.isDirectory) {
+      throw new StoreError("exists_file", to.text, "a file has that name");
+    }
+    try {
+      if (libc !== null && source.dir.fd !== null && target.dir.fd !== null) {
+        // Both names relative to pinned folders; without overwrite the kernel refuses to replace.
+        libc.renameat(source.dir.fd, source.name, target.dir.fd, target.name, options.overwrite);
+      } else if (!options.overwrite && !info.isDirectory) {
+        // link(2) fails if the name appeared meanwhile, as for uploads.
+        await Deno.link(fromAbs, toAbs);
+        await Deno.remove(fromAbs);
+      } else {
+        await Deno.rename(fromAbs, toAbs);
+      }
+    } catch (err) {
+      if (err instanceof Deno.errors.AlreadyExists || err instanceof Deno.errors.IsADirectory) {
+        const folder = (await Deno.lstat(toAbs).catch(() => null))?.isDirectory;
+        throw folder
+          ? new StoreError("exists_folder", to.text, "a folder has that name")
+          : new StoreError("exists_file", to.text, "file already exists");
+      }
+      if (err instanceof Deno.errors.InvalidData) {
+        throw new StoreError("denied", to.text, `cannot move "${from.text}" into itself`);
+      }
+      throw mapFsError(err, to);
+    }
+    await this.#sync?.syncDir(source.dir.path, dirKey(source.dir));
+    if (dirKey(source.dir) !== dirKey(target.dir)) {
+      await this.#sync?.syncDir(target.dir.path, dirKey(target.dir));
+    }
+  }
+
   async abortAll(): Promise<void> {
     await Promise.all([...this.#writes].map((w) => w.abort()));
   }
@@ -466,6 +528,7 @@ class LocalWriter implements StoreWriter {
   #dir: DirHandle;
   #path: RemotePath;
   #overwrite: boolean;
+  #mtime: Date | undefined;
   #sync: GroupSync | null;
   #done: () => void;
   #finished = false;
@@ -476,7 +539,7 @@ class LocalWriter implements StoreWriter {
     target: string,
     dir: DirHandle,
     path: RemotePath,
-    overwrite: boolean,
+    options: WriteOptions,
     sync: GroupSync | null,
     done: () => void,
   ) {
@@ -485,7 +548,8 @@ class LocalWriter implements StoreWriter {
     this.#target = target;
     this.#dir = dir;
     this.#path = path;
-    this.#overwrite = overwrite;
+    this.#overwrite = options.overwrite;
+    this.#mtime = options.mtime;
     this.#sync = sync;
     this.#done = done;
   }
@@ -507,6 +571,7 @@ class LocalWriter implements StoreWriter {
     const file = this.#file;
     if (file === null || this.#finished) throw this.#aborted();
     try {
+      if (this.#mtime !== undefined) await file.utime(new Date(), this.#mtime);
       await this.#sync?.syncFile(file);
       if (this.#overwrite) {
         await Deno.rename(this.#temp, this.#target);

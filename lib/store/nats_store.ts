@@ -15,6 +15,7 @@ import { type KV, Kvm } from "@nats-io/kv";
 import type { RemotePath } from "./paths.ts";
 import { PrefixedStore } from "./prefixed_store.ts";
 import {
+  type RenameOptions,
   type Store,
   type StoreCapabilities,
   type StoreEntry,
@@ -183,6 +184,7 @@ export class NatsStore implements Store {
     realFolders: false,
     atomicNoOverwrite: true,
     shared: true,
+    atomicRename: false,
   };
 
   private constructor(
@@ -452,6 +454,7 @@ export class NatsStore implements Store {
       name: path.text,
       nuid: `${this.#id}_${nuid.next()}`,
       overwrite: options.overwrite,
+      mtime: options.mtime,
       chunk: this.#chunk,
       window: this.#window,
       timeout: this.#timeout,
@@ -578,6 +581,74 @@ export class NatsStore implements Store {
     return new PrefixedStore(this, home);
   }
 
+  /**
+   * A file moves by publishing its meta record under the new name (its chunks stay where they
+   * are), then marking the old name deleted; a folder moves entry by entry, its marker first.
+   */
+  async rename(from: RemotePath, to: RemotePath, options: RenameOptions): Promise<void> {
+    if (from.segments.length === 0 || to.segments.length === 0) {
+      throw new StoreError("denied", "", "the shared folder itself cannot be moved");
+    }
+    const file = await this.#info(from.text, from.text);
+    const folder = file === null && await this.#isFolder(from);
+    if (file === null && !folder) throw new StoreError("not_found", from.text, "not found");
+    if (
+      folder && to.segments.length > from.segments.length &&
+      from.segments.every((s, i) => to.segments[i] === s)
+    ) {
+      throw new StoreError("denied", to.text, `cannot move "${from.text}" into itself`);
+    }
+    await this.#requireParent(to);
+    if (await this.#isFolder(to)) {
+      throw new StoreError("exists_folder", to.text, "a folder has that name");
+    }
+    const existing = await this.#info(to.text, to.text);
+    if (existing !== null && (!options.overwrite || folder)) {
+      throw new StoreError("exists_file", to.text, "file already exists");
+    }
+    if (file !== null) {
+      await this.#move(from.text, to.text, options.overwrite, to.text);
+      return;
+    }
+    const marker = markerName(from);
+    const names = (await this.#names(marker)).filter((n) => n !== marker);
+    await this.#move(marker, markerName(to), false, to.text);
+    // Markers before the files inside them, shallowest first.
+    names.sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
+    for (const name of names) {
+      await this.#move(name, `${to.text}/${name.slice(marker.length)}`, false, to.text);
+    }
+  }
+
+  /** Publishes `name`'s record as `target` (atomically absent unless overwrite), then drops
+   * `name`'s record without purging the chunks the new record refers to. */
+  async #move(name: string, target: string, overwrite: boolean, path: string): Promise<void> {
+    try {
+      const last = await retrying(() => lastMeta(this.#jsm, this.#stream, this.#bucket, name));
+      if (last === null || last.meta.deleted) return;
+      const old = await retrying(() => lastMeta(this.#jsm, this.#stream, this.#bucket, target));
+      const live = old !== null && !old.meta.deleted;
+      if (live && !overwrite) throw new StoreError("exists_file", path, "file already exists");
+      const moved: ServerMeta = { ...last.meta, name: target };
+      await publishMeta(this.#js, this.#bucket, moved, old?.seq ?? 0, this.#timeout);
+      const gone: ServerMeta = { ...last.meta, deleted: true, size: 0, chunks: 0, digest: "" };
+      await retrying(() => publishMeta(this.#js, this.#bucket, gone, undefined, this.#timeout));
+      if (live && old.meta.nuid !== last.meta.nuid) {
+        await this.#jsm.streams.purge(this.#stream, {
+          filter: `$O.${this.#bucket}.C.${old.meta.nuid}`,
+        }).catch(() => {});
+      }
+    } catch (err) {
+      if (
+        isApiError(err, JetStreamApiCodes.StreamWrongLastSequence) ||
+        /wrong last sequence/i.test(String((err as Error).message))
+      ) {
+        throw new StoreError("exists_file", path, "file already exists");
+      }
+      throw mapNatsError(err, path);
+    }
+  }
+
   async abortAll(): Promise<void> {
     await Promise.all([...this.#writes].map((w) => w.abort()));
   }
@@ -638,6 +709,7 @@ interface WriterParts {
   name: string;
   nuid: string;
   overwrite: boolean;
+  mtime?: Date;
   chunk: number;
   window: number;
   timeout: number;
@@ -718,7 +790,7 @@ class NatsWriter implements StoreWriter {
         nuid: this.nuid,
         size: this.#size,
         chunks: this.#chunks,
-        mtime: new Date().toISOString(),
+        mtime: (this.#p.mtime ?? new Date()).toISOString(),
         digest: `SHA-256=${hexToBase64Url(sha256)}`,
         deleted: false,
         options: { max_chunk_size: this.#p.chunk },

@@ -7,6 +7,7 @@
  */
 import type { RemotePath } from "./paths.ts";
 import {
+  type RenameOptions,
   type Store,
   type StoreCapabilities,
   type StoreEntry,
@@ -111,6 +112,20 @@ export class PrefixedStore implements Store {
       );
     }
     return this.#call(path, (p) => this.#inner.rmdir(p, recursive));
+  }
+
+  async rename(from: RemotePath, to: RemotePath, options: RenameOptions): Promise<void> {
+    if (from.segments.length === 0 || to.segments.length === 0) {
+      throw new StoreError("denied", "", "your home folder itself cannot be moved");
+    }
+    try {
+      await this.#inner.rename(this.#in(from), this.#in(to), options);
+    } catch (err) {
+      throw this.#out(
+        err,
+        err instanceof StoreError && err.path === this.#in(from).text ? from : to,
+      );
+    }
   }
 
   usage(path: RemotePath): Promise<number> {

@@ -65,6 +65,14 @@ export interface StoreWriter {
 export interface WriteOptions {
   /** Replace an existing file; otherwise `exists_file`. */
   overwrite: boolean;
+  /** Modification time the committed file gets (default: the time of the commit). */
+  mtime?: Date;
+}
+
+/** Options of {@link Store.rename}. */
+export interface RenameOptions {
+  /** Replace an existing file at the destination (never a folder); otherwise `exists_file`. */
+  overwrite: boolean;
 }
 
 /** Where backends truly differ; callers may adapt their wording or checks to these. */
@@ -81,6 +89,11 @@ export interface StoreCapabilities {
   readonly atomicNoOverwrite: boolean;
   /** True when several servers may share this storage at once. */
   readonly shared: boolean;
+  /**
+   * True when a rename is one atomic step for files and folders alike; false when a folder is
+   * moved entry by entry (an object store), so others may see it half moved.
+   */
+  readonly atomicRename: boolean;
 }
 
 /** The conditions a caller can act on, independent of the backend. */
@@ -164,6 +177,13 @@ export interface Store {
    * {@link Store.abortAll}; closing the view releases nothing of this store.
    */
   within(home: RemotePath): Promise<Store>;
+  /**
+   * Renames or moves a file or folder within the store: `not_found` (source or the
+   * destination's folder), `exists_file` (without overwrite), `exists_folder` (a folder at the
+   * destination, always), `denied` (the root, or a folder into itself). Atomic where
+   * {@link StoreCapabilities.atomicRename}.
+   */
+  rename(from: RemotePath, to: RemotePath, options: RenameOptions): Promise<void>;
   /** Aborts every write of this process still in progress (shutdown). */
   abortAll(): Promise<void>;
   /** Aborts pending writes and releases the backend (connections, handles). */
