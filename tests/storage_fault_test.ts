@@ -46,6 +46,7 @@ function faulty(store: LocalStore, after: number, error: () => Error): Store {
     rmdir: (path, recursive) => real.rmdir(path, recursive),
     usage: (path) => real.usage(path),
     within: (home) => real.within(home),
+    rename: (from, to, options) => real.rename(from, to, options),
     abortAll: () => real.abortAll(),
     close: () => real.close(),
     async createWrite(path, options): Promise<StoreWriter> {
