@@ -77,18 +77,21 @@ async function scramLogin(conn: FrameConn, user: string, password: string) {
 
 Deno.test("server handshake negotiates the version and refuses strangers", async (t) => {
   await using srv = await startServer();
-  await t.step("hello gets ok with version 1 and the server name", async () => {
+  await t.step("hello gets ok with the highest common version and the server name", async () => {
     await using conn = await rawConn(srv.port);
     await conn.send({ op: "hello", protocol: "fileshare", versions: [3, 2, 1], client: "t" });
     assert.deepEqual(await conn.expectMessage(), {
       status: "ok",
-      version: 1,
+      version: 2,
       server: "fileshare/test",
     });
+    await using old = await rawConn(srv.port);
+    await old.send({ op: "hello", protocol: "fileshare", versions: [1], client: "t" });
+    assert.equal((await old.expectMessage()).version, 1, "a version-1 client is still served");
   });
   await t.step("no common version: VERSION, then closed", async () => {
     await using conn = await rawConn(srv.port);
-    await conn.send({ op: "hello", protocol: "fileshare", versions: [2, 7], client: "t" });
+    await conn.send({ op: "hello", protocol: "fileshare", versions: [3, 7], client: "t" });
     assert.match(await expectError(conn, "VERSION"), /No common protocol version/);
     await expectClosed(conn);
   });

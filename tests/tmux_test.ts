@@ -283,13 +283,17 @@ Deno.test("Tab completes commands and remote names and Up recalls history in a r
     await t.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
     // Each key is sent on its own and its effect awaited: readline treats keys arriving
     // together as pasted text, where Tab is a literal tab rather than completion.
-    // A prefix that several commands share completes to what they have in common; a second
-    // Tab lists them.
-    await t.keys("-l", "r");
+    // A prefix that several commands share stays as typed; a second Tab lists them.
+    await t.keys("-l", "rm");
     await t.keys("Tab");
     await t.waitForLastLine(/:\/> rm$/);
     await t.keys("Tab");
     await t.waitFor(/^rm\s+rmdir\s*$/m);
+    await t.keys("C-u");
+    await t.keys("-l", "m");
+    await t.keys("Tab");
+    await t.keys("Tab");
+    await t.waitFor(/^mget\s+mkdir\s+move\s+mput\s+mv\s*$/m);
     await t.keys("C-u");
     await t.keys("-l", "c");
     await t.keys("Tab");
