@@ -14,7 +14,8 @@ export interface ProgressState {
   columns: number;
 }
 
-function eta(state: ProgressState): string {
+/** `ETA 1.2 s`, `ETA 3m05s`, `done` or `ETA --` for bytes done of a total after some time. */
+export function eta(state: Pick<ProgressState, "done" | "total" | "elapsedMs">): string {
   if (state.done <= 0 || state.elapsedMs <= 0) return "ETA --";
   if (state.done >= state.total) return "done";
   const s = ((state.total - state.done) * state.elapsedMs) / state.done / 1000;
@@ -113,7 +114,8 @@ export function stderrProgressOutput(): ProgressOutput | null {
     },
     columns: () => {
       try {
-        return Deno.consoleSize().columns;
+        // A terminal that reports no size (a pty nobody sized) gets the classic width.
+        return Deno.consoleSize().columns || 80;
       } catch {
         return 80;
       }
