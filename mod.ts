@@ -38,6 +38,7 @@ export type {
   FileTransferOptions,
   TransferResult,
 } from "./lib/client/options.ts";
+export type { BatchOptions, BatchOutcome, DownloadJob, UploadJob } from "./lib/client/pipeline.ts";
 export { readableSource, type StreamSink, writableSink } from "./lib/client/web_streams.ts";
 export { FileTicketStore, type StoredTicket, type TicketStore } from "./lib/client/ticket_store.ts";
 export type { ByteSink, ByteSource, TransferOptions } from "./lib/transfer.ts";

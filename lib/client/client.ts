@@ -44,6 +44,14 @@ import type {
   FileTransferOptions,
   TransferResult,
 } from "./options.ts";
+import {
+  type BatchOptions,
+  type BatchOutcome,
+  type DownloadJob,
+  pipelineDownloads,
+  pipelineUploads,
+  type UploadJob,
+} from "./pipeline.ts";
 import { scramLogin, startScramLogin } from "./scram_login.ts";
 import { startTicketLogin, ticketLogin } from "./ticket_login.ts";
 import { connectVerified } from "../tls/connect_tls.ts";
@@ -392,6 +400,70 @@ export class FileshareClient implements AsyncDisposable {
     options: FileTransferOptions = {},
   ): Promise<TransferResult> {
     return downloadToFile((sink) => this.download(remote, sink, options), remote, local, options);
+  }
+
+  /**
+   * Uploads many local files over this one connection, without a round trip per file: small
+   * files go out several ahead of the server's answers (at most `options.window`, default 32).
+   * Each file is verified and stored atomically as with {@link uploadFile}; one file's
+   * failure is its outcome and the rest go on. Outcomes come in the order of `jobs`.
+   *
+   * @example
+   * ```ts
+   * import type { FileshareClient } from "fileshare";
+   *
+   * async function publish(client: FileshareClient, names: string[]): Promise<number> {
+   *   const outcomes = await client.uploadFiles(
+   *     names.map((name) => ({ local: name, remote: `site/${name}` })),
+   *     { overwrite: true },
+   *   );
+   *   return outcomes.filter((o) => o.error !== undefined).length;
+   * }
+   * ```
+   */
+  uploadFiles(
+    jobs: readonly UploadJob[],
+    options: BatchOptions = {},
+  ): Promise<BatchOutcome<UploadJob>[]> {
+    return this.#serial(() =>
+      this.#batch(() => pipelineUploads(this.#conn, jobs, options), options)
+    );
+  }
+
+  /**
+   * Downloads many remote files over this one connection, several requests ahead of the
+   * answers. Each file is verified and written atomically as with {@link downloadFile}; one
+   * file's failure is its outcome and the rest go on.
+   *
+   * @example
+   * ```ts
+   * import type { FileshareClient } from "fileshare";
+   *
+   * async function fetchAll(client: FileshareClient, folder: string): Promise<void> {
+   *   const files = (await client.list(folder)).filter((e) => e.type === "file");
+   *   await client.downloadFiles(files.map((e) => ({ remote: `${folder}/${e.name}`, local: e.name })));
+   * }
+   * ```
+   */
+  downloadFiles(
+    jobs: readonly DownloadJob[],
+    options: BatchOptions = {},
+  ): Promise<BatchOutcome<DownloadJob>[]> {
+    return this.#serial(() =>
+      this.#batch(() => pipelineDownloads(this.#conn, jobs, options), options)
+    );
+  }
+
+  /** Runs a batch; the signal closes the connection (the server cleans up), as for a download. */
+  async #batch<T>(run: () => Promise<T>, options: BatchOptions): Promise<T> {
+    const onAbort = () => this.#conn.close();
+    options.signal?.throwIfAborted();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await run();
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   /**

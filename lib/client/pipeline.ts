@@ -1,0 +1,338 @@
+/**
+ * Many files over one connection without a round trip each. The server answers requests in
+ * the order they came, so the client may send the next requests before the answers to the
+ * earlier ones arrived: small uploads go out with their bodies (eager) and downloads as bare
+ * requests, several ahead within a bounded window, while the answers are read in order.
+ * @module
+ */
+import type { FrameConn } from "../protocol/conn.ts";
+import { ConnectionError, FileshareError } from "../protocol/errors.ts";
+import { downloadRequest, EAGER_MAX_BYTES, uploadRequest } from "../protocol/messages.ts";
+import {
+  parseDownloadResponse,
+  parseReadyResponse,
+  parseUploadResponse,
+} from "../protocol/responses.ts";
+import { type BodyResult, receiveBody, sendBody } from "../transfer.ts";
+import { withAdvice } from "./advice.ts";
+import { downloadToFile } from "./download_file.ts";
+import type { FileTransferOptions, TransferResult } from "./options.ts";
+
+/** One file of {@link FileshareClient.uploadFiles}: a local file and where it goes. */
+export interface UploadJob {
+  /** Local path of the file. */
+  local: string;
+  /** Remote path it is stored at. */
+  remote: string;
+}
+
+/** One file of {@link FileshareClient.downloadFiles}: a remote file and where it goes. */
+export interface DownloadJob {
+  /** Remote path of the file. */
+  remote: string;
+  /** Local path it is written to. */
+  local: string;
+}
+
+/** What became of one file of a batch: its result, or why it failed. */
+export interface BatchOutcome<J> {
+  /** The job as given. */
+  job: J;
+  /** The transfer's result when it succeeded. */
+  result?: TransferResult;
+  /** The error when it failed (the batch goes on with the next file). */
+  error?: unknown;
+}
+
+/**
+ * Options of a batch: those of every file, how far to run ahead, and callbacks.
+ *
+ * @example
+ * ```ts
+ * import type { BatchOptions } from "fileshare";
+ *
+ * const options: BatchOptions = {
+ *   overwrite: true,
+ *   window: 64,
+ *   onOutcome: (o) => console.log(o.error ? `failed: ${o.job}` : `done: ${o.job}`),
+ * };
+ * ```
+ */
+export interface BatchOptions extends FileTransferOptions {
+  /** Requests sent ahead of their answers (default 32). */
+  window?: number;
+  /** Called once per file, in order, when it is done or has failed. */
+  onOutcome?: (outcome: BatchOutcome<unknown>) => void;
+  /** Called with body bytes as they move (a delta), for an overall progress line. */
+  onBytes?: (bytes: number) => void;
+}
+
+/** Default number of requests in flight. */
+export const BATCH_WINDOW = 32;
+/** Body bytes of eager uploads in flight at most (the server's socket buffer takes them). */
+const WINDOW_BYTES = 8 * 1024 * 1024;
+
+/** A bounded FIFO of answers still to read, with a wait for room. */
+class InFlight<T> {
+  #items: { item: T; bytes: number }[] = [];
+  /** Pushed and not yet settled (an item being answered still counts). */
+  #open = 0;
+  #bytes = 0;
+  #room: (() => void) | null = null;
+  #ready: (() => void) | null = null;
+  #closed = false;
+
+  push(item: T, bytes: number): void {
+    this.#items.push({ item, bytes });
+    this.#open++;
+    this.#bytes += bytes;
+    this.#ready?.();
+  }
+
+  /** Waits until fewer than `count` answers and `bytes` body bytes are outstanding. */
+  async room(count: number, bytes: number): Promise<void> {
+    while (this.#open >= count || (this.#open > 0 && this.#bytes >= bytes)) {
+      await new Promise<void>((r) => (this.#room = r));
+    }
+  }
+
+  /** The oldest item, waiting for one; null once closed and empty. */
+  async shift(): Promise<{ item: T; bytes: number } | null> {
+    while (this.#items.length === 0) {
+      if (this.#closed) return null;
+      await new Promise<void>((r) => (this.#ready = r));
+    }
+    return this.#items.shift()!;
+  }
+
+  /** The answer to a shifted item was read: its room is free. */
+  settle(bytes: number): void {
+    this.#open--;
+    this.#bytes -= bytes;
+    this.#room?.();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#ready?.();
+  }
+}
+
+interface SentUpload {
+  job: UploadJob;
+  started: number;
+  /** The body as sent, or the local error that aborted it (the server answers anyway). */
+  sent: BodyResult | { error: unknown };
+}
+
+function isConnectionLost(err: unknown, conn: FrameConn): boolean {
+  return err instanceof ConnectionError || conn.closed;
+}
+
+async function openLocal(job: UploadJob): Promise<{ file: Deno.FsFile; info: Deno.FileInfo }> {
+  const file = await Deno.open(job.local, { read: true });
+  try {
+    const info = await file.stat();
+    if (!info.isFile) throw new FileshareError("BAD_REQUEST", `"${job.local}" is not a file`);
+    return { file, info };
+  } catch (err) {
+    file.close();
+    throw err;
+  }
+}
+
+/**
+ * Uploads `jobs` over `conn` in order. Files up to {@link EAGER_MAX_BYTES} go out with their
+ * bodies without waiting for earlier answers (at most `window` files and 8 MiB ahead); a
+ * larger file waits until the earlier answers are in and then waits for `ready`, as a single
+ * upload does. One file's failure is its outcome and the batch goes on; a lost connection
+ * fails the rest.
+ */
+export async function pipelineUploads(
+  conn: FrameConn,
+  jobs: readonly UploadJob[],
+  options: BatchOptions,
+): Promise<BatchOutcome<UploadJob>[]> {
+  const outcomes: BatchOutcome<UploadJob>[] = [];
+  const report = (o: BatchOutcome<UploadJob>) => {
+    outcomes.push(o);
+    options.onOutcome?.(o);
+  };
+  const window = Math.max(1, options.window ?? BATCH_WINDOW);
+  const inflight = new InFlight<SentUpload>();
+  let lost: unknown = null;
+
+  const answer = async (s: SentUpload) => {
+    try {
+      const reply = parseUploadResponse(await conn.expectMessage());
+      if ("error" in s.sent) throw s.sent.error;
+      if (reply.sha256 !== s.sent.sha256) {
+        throw new FileshareError("INTEGRITY", `Server stored a different SHA-256 than was sent`);
+      }
+      report({
+        job: s.job,
+        result: { bytes: s.sent.bytes, sha256: s.sent.sha256, ms: performance.now() - s.started },
+      });
+    } catch (err) {
+      if (isConnectionLost(err, conn)) lost ??= err;
+      report({ job: s.job, error: "error" in s.sent ? s.sent.error : withAdvice("upload", err) });
+    }
+  };
+  const reader = (async () => {
+    for (let s = await inflight.shift(); s !== null; s = await inflight.shift()) {
+      await answer(s.item);
+      inflight.settle(s.bytes);
+    }
+  })();
+
+  try {
+    for (const job of jobs) {
+      if (lost !== null || options.signal?.aborted) {
+        report({ job, error: lost ?? new FileshareError("CANCELLED", "Transfer cancelled") });
+        continue;
+      }
+      let opened;
+      try {
+        opened = await openLocal(job);
+      } catch (err) {
+        report({ job, error: err });
+        continue;
+      }
+      using file = opened.file;
+      const size = opened.info.size;
+      const mtime = options.times === false ? undefined : opened.info.mtime ?? undefined;
+      const request = { overwrite: options.overwrite, mtime };
+      const started = performance.now();
+      let last = 0;
+      const onProgress = (done: number) => {
+        options.onBytes?.(done - last);
+        last = done;
+      };
+      if (size <= EAGER_MAX_BYTES) {
+        await inflight.room(window, WINDOW_BYTES);
+        if (lost !== null) {
+          report({ job, error: lost });
+          continue;
+        }
+        try {
+          await conn.send(uploadRequest(job.remote, size, { ...request, eager: true }));
+        } catch (err) {
+          lost ??= err;
+          report({ job, error: err });
+          continue;
+        }
+        let sent: SentUpload["sent"];
+        try {
+          sent = await sendBody(conn, file, size, { onProgress, signal: options.signal });
+        } catch (err) {
+          if (isConnectionLost(err, conn)) lost ??= err;
+          sent = { error: err };
+        }
+        inflight.push({ job, started, sent }, size);
+        continue;
+      }
+      // A large file: its `ready` comes after every earlier answer, so those are read first.
+      await inflight.room(1, 0);
+      try {
+        await conn.send(uploadRequest(job.remote, size, { ...request, eager: false }));
+        parseReadyResponse(await conn.expectMessage());
+      } catch (err) {
+        if (isConnectionLost(err, conn)) lost ??= err;
+        report({ job, error: withAdvice("upload", err) });
+        continue;
+      }
+      let sent: SentUpload["sent"];
+      try {
+        sent = await sendBody(conn, file, size, { onProgress, signal: options.signal });
+      } catch (err) {
+        if (isConnectionLost(err, conn)) lost ??= err;
+        sent = { error: err };
+      }
+      inflight.push({ job, started, sent }, 0);
+    }
+  } finally {
+    inflight.close();
+    await reader;
+  }
+  return outcomes;
+}
+
+/**
+ * Downloads `jobs` over `conn` in order, with up to `window` requests sent ahead of their
+ * answers. Each file goes through a temporary file renamed into place after its SHA-256
+ * matched (see {@link downloadToFile}); a file that cannot be written locally has its body
+ * read and dropped, and the batch goes on.
+ */
+export async function pipelineDownloads(
+  conn: FrameConn,
+  jobs: readonly DownloadJob[],
+  options: BatchOptions,
+): Promise<BatchOutcome<DownloadJob>[]> {
+  const outcomes: BatchOutcome<DownloadJob>[] = [];
+  const window = Math.max(1, options.window ?? BATCH_WINDOW);
+  let sent = 0;
+  let lost: unknown = null;
+  const sendAhead = async (upTo: number) => {
+    while (sent < Math.min(upTo, jobs.length) && lost === null) {
+      try {
+        await conn.send(downloadRequest(jobs[sent].remote));
+        sent++;
+      } catch (err) {
+        lost = err;
+      }
+    }
+  };
+  await sendAhead(window);
+  for (const [i, job] of jobs.entries()) {
+    const outcome: BatchOutcome<DownloadJob> = { job };
+    if (i >= sent || lost !== null || options.signal?.aborted) {
+      outcome.error = lost ?? new FileshareError("CANCELLED", "Transfer cancelled");
+    } else {
+      let answered = false;
+      const started = performance.now();
+      let last = 0;
+      try {
+        outcome.result = await downloadToFile(
+          async (sink) => {
+            answered = true;
+            const { size, mtime } = parseDownloadResponse(await conn.expectMessage());
+            const body = await receiveBody(conn, size, await sink(size), {
+              signal: options.signal,
+              onProgress: (done) => {
+                options.onBytes?.(done - last);
+                last = done;
+              },
+            });
+            const result: TransferResult = {
+              bytes: body.bytes,
+              sha256: body.sha256,
+              ms: performance.now() - started,
+            };
+            if (Number.isFinite(Date.parse(mtime))) result.mtime = new Date(mtime);
+            return result;
+          },
+          job.remote,
+          job.local,
+          options,
+        );
+      } catch (err) {
+        outcome.error = err;
+        if (isConnectionLost(err, conn)) lost = err;
+        else if (!answered) {
+          // Refused locally before the answer was read: read it (and drop its body).
+          try {
+            const reply = await conn.expectMessage();
+            const { size } = parseDownloadResponse(reply);
+            await receiveBody(conn, size, null);
+          } catch (drop) {
+            if (isConnectionLost(drop, conn)) lost = drop;
+          }
+        }
+      }
+      await sendAhead(i + 1 + window);
+    }
+    outcomes.push(outcome);
+    options.onOutcome?.(outcome);
+  }
+  return outcomes;
+}
