@@ -46,7 +46,9 @@ Options:
   -f, --overwrite      replace an existing destination file (upload, download, rename)
   --fsync              downloads: flush each file to disk before it takes its name
                        (off by default, as with rsync and scp)
-  -r, --recursive      rmdir: remove the folder with everything in it
+  -r, --recursive      upload/download: whole folders; rmdir: the folder with everything in it
+  -L, --follow-symlinks  upload -r: follow local symlinks (default: skip and count them)
+  --no-times           upload/download: do not carry the modification time
   -R, --recursive      dir: list every folder below too
   -l, --long           dir: type, size in bytes, modification time (UTC)
   --json               print the result as one JSON value on stdout (nothing else there)
@@ -60,10 +62,13 @@ Examples:
   client                                   log in at the prompts and use the shell
   client --server 10.0.0.5:9000 --user alice upload photo.jpg photos/
   client download photos/photo.jpg ./copy.jpg
+  client upload -r photos backup/          a folder; several files: upload a b c DIR/
+  tar c docs | client upload - docs.tar    stdin; client download docs.tar - | tar x
   client ls photos --json
   client rename photos/2025 archive/
 
-Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error.`;
+Exit codes: 0 success, 1 failure (one line on stderr; for many files, after the
+summary), 2 usage error.`;
 
 /** Index of the command word: the first argument that is neither a flag nor a flag's value. */
 function commandIndex(args: string[]): number {
@@ -114,7 +119,8 @@ export async function main(args: string[]): Promise<number> {
       });
     }
     const flags = commandFlagOptions().read(values as Record<string, unknown>);
-    console.log(await runOneShot(word, rest, { ...values, server, flags, tls }));
+    const stdout = await runOneShot(word, rest, { ...values, server, flags, tls });
+    if (stdout !== "") console.log(stdout);
     return 0;
   } catch (err) {
     return reportCliError(err, USAGE);

@@ -153,18 +153,13 @@ async function startFileshare(dir: string, args: string[]): Promise<Peer> {
         args: [...base, "-q", "--json", ...args],
         env,
       });
-      const script = (lines: string[]): Invocation => ({
-        cmd: Deno.execPath(),
-        args: [...base, "-q"],
-        stdin: lines.join("\n") + "\n",
-        env,
-      });
       return {
         upload: (local, remote) => one(["upload", local, remote]),
         download: (remote, local) => one(["download", remote, local]),
-        uploadMany: (locals, d) =>
-          script(locals.map((l) => `put ${l} ${d}/${l.slice(l.lastIndexOf("/") + 1)}`)),
-        downloadMany: (names, d, into) => script(names.map((n) => `get ${d}/${n} ${into}/${n}`)),
+        // One command for many files: the client sends them without a round trip each.
+        uploadMany: (locals, d) => one(["upload", ...locals, `${d}/`]),
+        downloadMany: (names, d, into) =>
+          one(["download", ...names.map((n) => `${d}/${n}`), `${into}/`]),
         list: (d) => one(["dir", d]),
         reportedMs(stdout) {
           try {

@@ -132,7 +132,10 @@ Deno.test("Shell.execute() runs commands against the remote folder and goes on a
       assert.match(io.err.at(-1)!, /Unknown command "frobnicate"/);
       assert.equal(await run('put "unclosed'), false);
       assert.ok(await run("help"));
-      assert.match(io.out.at(-1)!, /put \[-f\] LOCAL \[REMOTE\]/);
+      assert.match(
+        io.out.at(-1)!,
+        /put \[-f\] \[-r\] \[-L\] \[--no-times\] LOCAL\.\.\. \[REMOTE\]/,
+      );
       assert.ok(await run("help get"));
       assert.match(io.out.at(-1)!, /aliases: download/);
       assert.ok(await run("get --help"));

@@ -85,6 +85,8 @@ export interface CommandContext {
   signal?: AbortSignal;
   /** Told when a remote folder is gone (the shell leaves it if it was inside). */
   removedFolder?(path: string): void;
+  /** Prints a line on stderr while the command goes on (one file of many failed). */
+  notice(line: string): void;
 }
 
 /** What a command prints: a line of text, and the value for `--json`. */
@@ -93,6 +95,20 @@ export interface CommandOutput {
   text: string;
   /** The value printed with `--json`. */
   json: unknown;
+  /**
+   * Set when some of the work failed although the command ran to its end (2 of 40 files):
+   * the text is printed, then this line on stderr, and the exit status is 1.
+   */
+  failed?: string;
+}
+
+/** Some of a command's work failed; the message says how much. */
+export class PartialFailure extends Error {
+  /** Creates the failure with its one line. */
+  constructor(message: string) {
+    super(message);
+    this.name = "PartialFailure";
+  }
 }
 
 /** Checks the number of positional arguments; the message shows `usage`. */

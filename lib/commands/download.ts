@@ -1,7 +1,16 @@
+import { FileshareError } from "../protocol/errors.ts";
+import { errorLine, UsageError } from "../cli/errors.ts";
 import { baseName } from "../cli/paths.ts";
 import { ProgressBar } from "../cli/progress.ts";
+import { BatchProgress, batchSummary } from "../cli/batch_progress.ts";
+import type { FileshareClient } from "../client/client.ts";
+import type { DownloadJob } from "../client/pipeline.ts";
+import { writeAll } from "../write_all.ts";
 import type { CommandCall, CommandContext, CommandOutput, RemoteCommand } from "./command.ts";
-import { FSYNC, OVERWRITE } from "./flags.ts";
+import { FSYNC, NO_TIMES, OVERWRITE, RECURSIVE_TRANSFER } from "./flags.ts";
+import { hasWildcard, matchNames, splitPattern } from "./glob.ts";
+import { listTree } from "./dir.ts";
+import { remoteJoin } from "./remote_path.ts";
 import { transferJson, transferSummary } from "./transfer_summary.ts";
 
 /** Where a download goes: LOCAL as given, else the remote name; a local folder means into it. */
@@ -15,20 +24,31 @@ async function downloadTarget(
   return info?.isDirectory ? `${local.replace(/\/+$/, "")}/${baseName(remote)}` : local;
 }
 
-async function download(ctx: CommandContext, call: CommandCall): Promise<CommandOutput> {
-  const remote = ctx.remotePath(call.args[0]);
-  const local = await downloadTarget(ctx, remote, call.args[1]);
+function transferOptions(ctx: CommandContext, call: CommandCall) {
+  return {
+    overwrite: call.flags.overwrite ?? false,
+    fsync: call.flags.fsync ?? false,
+    times: !(call.flags["no-times"] ?? false),
+    signal: ctx.signal,
+  };
+}
+
+async function downloadOne(
+  ctx: CommandContext,
+  call: CommandCall,
+  remote: string,
+  localArg: string | undefined,
+): Promise<CommandOutput> {
+  const local = await downloadTarget(ctx, remote, localArg);
   const client = await ctx.client();
   let bar: ProgressBar | null = null;
   try {
     const r = await client.downloadFile(remote, local, {
-      overwrite: call.flags.overwrite ?? false,
-      fsync: call.flags.fsync ?? false,
+      ...transferOptions(ctx, call),
       onSize: (size) => {
         if (ctx.progress) bar = new ProgressBar(ctx.progress, remote, size);
       },
       onProgress: (done) => bar?.update(done),
-      signal: ctx.signal,
     });
     return {
       text: transferSummary("downloaded", remote, r),
@@ -39,22 +59,223 @@ async function download(ctx: CommandContext, call: CommandCall): Promise<Command
   }
 }
 
-/** `download REMOTE [LOCAL]` (shell `get`). */
+/**
+ * REMOTE to stdout, for pipes (`| tar x`). The bytes reach stdout as they arrive; the SHA-256
+ * is checked at the end and a mismatch fails the command (exit 1), so a pipeline can tell.
+ * The summary goes to stderr: stdout carries only the file.
+ */
+async function downloadStdout(ctx: CommandContext, remote: string): Promise<CommandOutput> {
+  const client = await ctx.client();
+  const r = await client.download(remote, () =>
+    Promise.resolve({
+      write: async (p: Uint8Array) => {
+        await writeAll(Deno.stdout, p);
+        return p.length;
+      },
+    }), { signal: ctx.signal });
+  ctx.notice(transferSummary("downloaded", remote, r));
+  return { text: "", json: transferJson("download", { local: "-", remote }, r) };
+}
+
+/** A name from a listing that is safe to use as one local path segment. */
+function safeName(name: string): boolean {
+  return name !== "" && name !== "." && name !== ".." && !/[\\/\0]/.test(name);
+}
+
+/** Remote paths for the typed arguments: wildcards matched against the server's listing. */
+async function expandRemote(
+  ctx: CommandContext,
+  client: FileshareClient,
+  typed: readonly string[],
+): Promise<{ path: string; dir: boolean }[]> {
+  const out: { path: string; dir: boolean }[] = [];
+  for (const arg of typed) {
+    const { dir, name } = splitPattern(arg);
+    const folder = ctx.remotePath(dir || ".");
+    if (!hasWildcard(name)) {
+      out.push({ path: ctx.remotePath(arg), dir: false });
+      continue;
+    }
+    const entries = await client.list(folder);
+    const matched = matchNames(name, entries.map((e) => e.name));
+    if (matched.length === 0) {
+      throw new FileshareError("NOT_FOUND", `No remote file matches "${arg}"`);
+    }
+    for (const m of matched) {
+      out.push({
+        path: remoteJoin(folder, m),
+        dir: entries.find((e) => e.name === m)?.type === "dir",
+      });
+    }
+  }
+  return out;
+}
+
+/** Several files and whole folders into a local folder, with one progress line. */
+async function downloadMany(
+  ctx: CommandContext,
+  call: CommandCall,
+  sources: readonly string[],
+  dest: string | undefined,
+): Promise<CommandOutput> {
+  const recursive = call.flags.recursive ?? false;
+  const client = await ctx.client();
+  const remotes = await expandRemote(ctx, client, sources);
+  const base = ctx.localPath(dest ?? ".");
+  const baseInfo = await Deno.stat(base).catch(() => null);
+  // Into the folder when it exists or several things go there; else the copy takes its name.
+  const into = baseInfo?.isDirectory === true || remotes.length > 1;
+  if (into && !baseInfo?.isDirectory) {
+    throw new FileshareError("NOT_FOUND", `Local folder "${dest}" not found`);
+  }
+  const jobs: DownloadJob[] = [];
+  const folders: string[] = [];
+  let failed = 0;
+  let skipped = 0;
+  let total = 0;
+  const fail = (line: string) => {
+    failed++;
+    ctx.notice(line);
+  };
+  for (const { path, dir } of remotes) {
+    const target = into ? `${base.replace(/\/+$/, "")}/${baseName(path)}` : base;
+    if (!recursive) {
+      if (dir) fail(`Cannot download "${path}": is a folder (use -r)`);
+      else jobs.push({ remote: path, local: target });
+      continue;
+    }
+    let tree;
+    try {
+      tree = await listTree(client, path);
+    } catch (err) {
+      // Not a folder: a file among folders.
+      if (err instanceof FileshareError && err.reason === "not_folder") {
+        jobs.push({ remote: path, local: target });
+      } else fail(errorLine(err));
+      continue;
+    }
+    folders.push(target);
+    for (const folder of tree) {
+      const rel = folder.path.slice(path.length).replace(/^\//, "");
+      const localDir = rel === "" ? target : `${target}/${rel}`;
+      for (const e of folder.entries) {
+        if (!safeName(e.name)) {
+          skipped++;
+          ctx.notice(`skipped ${JSON.stringify(e.name)} in "${folder.path}": not a usable name`);
+        } else if (e.type === "dir") {
+          folders.push(`${localDir}/${e.name}`);
+        } else {
+          jobs.push({ remote: remoteJoin(folder.path, e.name), local: `${localDir}/${e.name}` });
+          total += e.size;
+        }
+      }
+    }
+  }
+  for (const folder of folders) await Deno.mkdir(folder, { recursive: true });
+  const started = performance.now();
+  const progress = new BatchProgress(ctx.progress, jobs.length, total);
+  let files = 0;
+  let bytes = 0;
+  const outcomes = await client.downloadFiles(jobs, {
+    ...transferOptions(ctx, call),
+    onBytes: (n) => progress.bytes(n),
+    onOutcome: (o) => {
+      if (o.error === undefined) {
+        files++;
+        bytes += o.result?.bytes ?? 0;
+      } else {
+        progress.above(errorLine(o.error), fail);
+      }
+      progress.fileDone();
+    },
+  });
+  progress.clear();
+  const ms = performance.now() - started;
+  if (ctx.signal?.aborted) throw new FileshareError("CANCELLED", "Transfer cancelled");
+  const totals = { files, bytes, ms, skipped, failed };
+  return {
+    text: batchSummary("downloaded", totals),
+    json: {
+      op: "download",
+      ...totals,
+      ms: Math.round(ms * 10) / 10,
+      failures: outcomes.filter((o) => o.error !== undefined).map((o) => ({
+        remote: (o.job as DownloadJob).remote,
+        local: (o.job as DownloadJob).local,
+        error: errorLine(o.error),
+      })),
+    },
+    failed: failed > 0 ? `${failed} of ${failed + files} files failed` : undefined,
+  };
+}
+
+async function download(ctx: CommandContext, call: CommandCall): Promise<CommandOutput> {
+  const args = call.args;
+  const dest = args.length === 1 ? undefined : args.at(-1)!;
+  const sources = args.length === 1 ? args : args.slice(0, -1);
+  if (dest === "-") {
+    if (sources.length !== 1 || call.flags.recursive) {
+      throw new UsageError('Download one file to stdout ("-")');
+    }
+    return await downloadStdout(ctx, ctx.remotePath(sources[0]));
+  }
+  if (sources.length === 1 && !call.flags.recursive && !hasWildcard(sources[0])) {
+    return await downloadOne(ctx, call, ctx.remotePath(sources[0]), dest);
+  }
+  return await downloadMany(ctx, call, sources, dest);
+}
+
+async function mget(ctx: CommandContext, call: CommandCall): Promise<CommandOutput> {
+  return await downloadMany(ctx, call, call.args, ".");
+}
+
+const DOWNLOAD_FLAGS = [OVERWRITE, FSYNC, RECURSIVE_TRANSFER, NO_TIMES];
+
+/** `download REMOTE... [LOCAL]` (shell `get`). */
 export const DOWNLOAD: RemoteCommand = {
   kind: "remote",
   name: "download",
   shellName: "get",
   aliases: ["get"],
   surfaces: ["cli", "shell"],
-  args: "REMOTE [LOCAL]",
+  args: "REMOTE... [LOCAL]",
   minArgs: 1,
-  maxArgs: 2,
-  flags: [OVERWRITE, FSYNC],
+  maxArgs: Infinity,
+  flags: DOWNLOAD_FLAGS,
   argKinds: ["remote", "local"],
-  summary: "download a file, SHA-256 verified",
+  summary: "download files or (-r) folders, SHA-256 verified; - is stdout",
   about: "Download a file, verified by SHA-256, to LOCAL (default: its name in the current " +
-    "local folder; a folder means into it). Never replaces a local file unless --overwrite. " +
-    "--fsync flushes it to disk before it takes its name (off by default, as with rsync).",
-  examples: ["docs/report.pdf", "docs/report.pdf ~/Desktop/"],
+    "local folder; a folder means into it). Several files (or remote wildcards: *, ?, [..], " +
+    "matched against the listing) go into the local folder named last. -r downloads a folder " +
+    'with everything in it. "-" as LOCAL writes the file to stdout. Files get the ' +
+    "server's modification time unless --no-times. Never replaces a local file unless " +
+    "--overwrite. --fsync flushes each file to disk before it takes its name (off by " +
+    "default, as with rsync).",
+  examples: [
+    "docs/report.pdf",
+    "docs/report.pdf ~/Desktop/",
+    "'docs/*.pdf' ./pdfs/",
+    "-r photos ./backup",
+    "backup.tar - | tar x",
+  ],
   run: download,
+};
+
+/** `mget PATTERN...`: remote files matching wildcards into the current local folder. */
+export const MGET: RemoteCommand = {
+  kind: "remote",
+  name: "mget",
+  aliases: [],
+  surfaces: ["shell"],
+  args: "PATTERN...",
+  minArgs: 1,
+  maxArgs: Infinity,
+  flags: DOWNLOAD_FLAGS,
+  argKinds: ["remote", "remote"],
+  summary: "download remote files matching *, ? or [..] into the local folder",
+  about: "Download every remote file matching the patterns (*, ?, [..], matched against the " +
+    "listing of the remote folder) into the current local folder; -r takes matching folders " +
+    "too.",
+  examples: ["*.jpg", "reports/q?.pdf"],
+  run: mget,
 };

@@ -12,7 +12,7 @@ import { defaultKnownServersPath } from "../tls/known_servers.ts";
 import { userPath } from "../cli/paths.ts";
 import { CLIENT_NAME } from "../cli/version.ts";
 import { type ProgressOutput, stderrProgressOutput } from "../cli/progress.ts";
-import { checkArgCount, type CommandContext, type Flag } from "./command.ts";
+import { checkArgCount, type CommandContext, type Flag, PartialFailure } from "./command.ts";
 import { usageLine } from "./help.ts";
 import { COMMANDS, findCommand } from "./table.ts";
 import type { ServerTrust } from "../tls/trust.ts";
@@ -125,6 +125,10 @@ class OneShotContext implements CommandContext {
     return userPath(path);
   }
 
+  notice(line: string): void {
+    console.error(line);
+  }
+
   remotePath(path: string): string {
     return path;
   }
@@ -137,8 +141,9 @@ class OneShotContext implements CommandContext {
 
 /**
  * Runs `word args` as a one-shot command and returns what to print on stdout: the command's
- * line, or its JSON value with `--json`. Usage mistakes throw {@link UsageError} before
- * anything connects.
+ * line, or its JSON value with `--json` (`""`: nothing, e.g. after a download to stdout).
+ * Usage mistakes throw {@link UsageError} before anything connects. When part of the work
+ * failed, the output is printed here and {@link PartialFailure} thrown.
  */
 export async function runOneShot(
   word: string,
@@ -156,7 +161,10 @@ export async function runOneShot(
   const ctx = new OneShotContext(options);
   try {
     const out = await command.run(ctx, { args, flags });
-    return options.json ? JSON.stringify(out.json) : out.text;
+    const stdout = options.json ? JSON.stringify(out.json) : out.text;
+    if (out.failed === undefined) return stdout;
+    if (stdout !== "") console.log(stdout);
+    throw new PartialFailure(out.failed);
   } finally {
     await ctx.close();
   }

@@ -4,8 +4,8 @@
  * @module
  */
 import type { Command } from "./command.ts";
-import { UPLOAD } from "./upload.ts";
-import { DOWNLOAD } from "./download.ts";
+import { MPUT, UPLOAD } from "./upload.ts";
+import { DOWNLOAD, MGET } from "./download.ts";
 import { DELETE } from "./delete.ts";
 import { DIR } from "./dir.ts";
 import { MKDIR } from "./mkdir.ts";
@@ -22,6 +22,8 @@ export type Surface = "cli" | "shell";
 export const COMMANDS: readonly Command[] = [
   UPLOAD,
   DOWNLOAD,
+  MPUT,
+  MGET,
   DELETE,
   DIR,
   MKDIR,

@@ -1,8 +1,14 @@
 import { FileshareError } from "../protocol/errors.ts";
+import { errorLine, UsageError } from "../cli/errors.ts";
 import { baseName } from "../cli/paths.ts";
 import { ProgressBar } from "../cli/progress.ts";
+import { BatchProgress, batchSummary } from "../cli/batch_progress.ts";
+import type { FileshareClient } from "../client/client.ts";
+import type { UploadJob } from "../client/pipeline.ts";
 import type { CommandCall, CommandContext, CommandOutput, RemoteCommand } from "./command.ts";
-import { OVERWRITE } from "./flags.ts";
+import { FOLLOW_SYMLINKS, NO_TIMES, OVERWRITE, RECURSIVE_TRANSFER } from "./flags.ts";
+import { hasWildcard, matchNames, splitPattern } from "./glob.ts";
+import { walkLocal } from "./local_tree.ts";
 import { remoteJoin } from "./remote_path.ts";
 import { transferJson, transferSummary } from "./transfer_summary.ts";
 
@@ -24,12 +30,28 @@ async function localFileSize(local: string, typed: string): Promise<number> {
     }
     throw err;
   });
+  if (info.isDirectory) {
+    throw new FileshareError("BAD_REQUEST", `Cannot upload "${typed}": is a folder (use -r)`);
+  }
   if (!info.isFile) throw new FileshareError("BAD_REQUEST", `Cannot upload "${typed}": not a file`);
   return info.size;
 }
 
-async function upload(ctx: CommandContext, call: CommandCall): Promise<CommandOutput> {
-  const [typed, remoteArg] = call.args;
+function transferOptions(ctx: CommandContext, call: CommandCall) {
+  return {
+    overwrite: call.flags.overwrite ?? false,
+    times: !(call.flags["no-times"] ?? false),
+    signal: ctx.signal,
+  };
+}
+
+/** One file, as before: a progress bar of its own and the one summary line. */
+async function uploadOne(
+  ctx: CommandContext,
+  call: CommandCall,
+  typed: string,
+  remoteArg: string | undefined,
+): Promise<CommandOutput> {
   const local = ctx.localPath(typed);
   const remote = uploadTarget(ctx, typed, remoteArg);
   const size = await localFileSize(local, typed);
@@ -37,9 +59,8 @@ async function upload(ctx: CommandContext, call: CommandCall): Promise<CommandOu
   const bar = ctx.progress ? new ProgressBar(ctx.progress, remote, size) : null;
   try {
     const r = await client.uploadFile(local, remote, {
-      overwrite: call.flags.overwrite ?? false,
+      ...transferOptions(ctx, call),
       onProgress: bar ? (done) => bar.update(done) : undefined,
-      signal: ctx.signal,
     });
     return {
       text: transferSummary("uploaded", remote, r),
@@ -50,22 +71,225 @@ async function upload(ctx: CommandContext, call: CommandCall): Promise<CommandOu
   }
 }
 
-/** `upload LOCAL [REMOTE]` (shell `put`). */
+/** stdin to REMOTE: a body of unknown length, verified and stored atomically all the same. */
+async function uploadStdin(
+  ctx: CommandContext,
+  call: CommandCall,
+  remoteArg: string | undefined,
+): Promise<CommandOutput> {
+  if (remoteArg === undefined || remoteArg.endsWith("/")) {
+    throw new UsageError('Uploading stdin ("-") needs a REMOTE file name');
+  }
+  const remote = ctx.remotePath(remoteArg);
+  const client = await ctx.client();
+  const r = await client.upload(Deno.stdin, null, remote, {
+    ...transferOptions(ctx, call),
+    mtime: new Date(),
+  });
+  return {
+    text: transferSummary("uploaded", remote, r),
+    json: transferJson("upload", { local: "-", remote }, r),
+  };
+}
+
+/** Local names for the typed arguments: wildcards expanded, the rest as typed. */
+async function expandLocal(ctx: CommandContext, typed: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const arg of typed) {
+    const exists = await Deno.lstat(ctx.localPath(arg)).then(() => true, () => false);
+    if (exists || !hasWildcard(arg)) {
+      out.push(arg);
+      continue;
+    }
+    const { dir, name } = splitPattern(arg);
+    const names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(ctx.localPath(dir || "."))) names.push(e.name);
+    } catch {
+      // an unreadable folder matches nothing
+    }
+    const matched = matchNames(name, names);
+    if (matched.length === 0) {
+      throw new FileshareError("NOT_FOUND", `No local file matches "${arg}"`);
+    }
+    out.push(...matched.map((n) => (dir ? `${dir}/${n}` : n)));
+  }
+  return out;
+}
+
+/** Creates a remote folder unless it is there already. */
+async function ensureRemoteFolder(client: FileshareClient, path: string): Promise<void> {
+  if (path === "") return;
+  try {
+    await client.mkdir(path);
+  } catch (err) {
+    if (!(err instanceof FileshareError && err.reason === "exists_folder")) throw err;
+  }
+}
+
+/**
+ * Several files and whole folders: one overall progress line, one line per failure while the
+ * rest go on, a summary at the end.
+ */
+async function uploadMany(
+  ctx: CommandContext,
+  call: CommandCall,
+  sources: readonly string[],
+  dest: string | undefined,
+): Promise<CommandOutput> {
+  const recursive = call.flags.recursive ?? false;
+  const follow = call.flags["follow-symlinks"] ?? false;
+  // Several sources, or a destination ending in "/": each goes into the destination folder.
+  const into = dest === undefined || dest.endsWith("/") || sources.length > 1;
+  const base = ctx.remotePath(dest ?? "");
+  const jobs: UploadJob[] = [];
+  const folders: string[] = [];
+  let failed = 0;
+  let skipped = 0;
+  let total = 0;
+  const fail = (line: string) => {
+    failed++;
+    ctx.notice(line);
+  };
+  for (const typed of sources) {
+    const local = ctx.localPath(typed);
+    const info = await Deno.lstat(local).catch(() => null);
+    const target = into ? remoteJoin(base, baseName(local)) : base;
+    if (info === null) {
+      fail(`Cannot upload "${typed}": local file not found`);
+    } else if (info.isSymlink && !follow && recursive) {
+      skipped++;
+      ctx.notice(`skipped "${typed}": symlink (use --follow-symlinks)`);
+    } else if ((await Deno.stat(local).catch(() => info)).isDirectory) {
+      if (!recursive) {
+        fail(`Cannot upload "${typed}": is a folder (use -r)`);
+        continue;
+      }
+      const tree = await walkLocal(local, follow);
+      folders.push(target, ...tree.folders.map((f) => remoteJoin(target, f)));
+      for (const f of tree.files) {
+        jobs.push({ local: f.local, remote: remoteJoin(target, f.rel) });
+        total += f.size;
+      }
+      for (const s of tree.skipped) {
+        skipped++;
+        ctx.notice(`skipped "${typed}/${s.rel}": ${s.why}`);
+      }
+    } else {
+      jobs.push({ local, remote: target });
+      total += (await Deno.stat(local).catch(() => info)).size;
+    }
+  }
+  const client = await ctx.client();
+  const started = performance.now();
+  const progress = new BatchProgress(ctx.progress, jobs.length, total);
+  if (into && base !== "") await ensureRemoteFolder(client, base).catch(() => {});
+  for (const folder of folders) {
+    await ensureRemoteFolder(client, folder).catch((err) =>
+      progress.above(errorLine(err), (l) => ctx.notice(l))
+    );
+  }
+  let files = 0;
+  let bytes = 0;
+  const outcomes = await client.uploadFiles(jobs, {
+    ...transferOptions(ctx, call),
+    onBytes: (n) => progress.bytes(n),
+    onOutcome: (o) => {
+      if (o.error === undefined) {
+        files++;
+        bytes += o.result?.bytes ?? 0;
+      } else {
+        progress.above(errorLine(o.error), fail);
+      }
+      progress.fileDone();
+    },
+  });
+  progress.clear();
+  const ms = performance.now() - started;
+  if (ctx.signal?.aborted) throw new FileshareError("CANCELLED", "Transfer cancelled");
+  const totals = { files, bytes, ms, skipped, failed };
+  return {
+    text: batchSummary("uploaded", totals),
+    json: {
+      op: "upload",
+      ...totals,
+      ms: Math.round(ms * 10) / 10,
+      failures: outcomes.filter((o) => o.error !== undefined).map((o) => ({
+        local: (o.job as UploadJob).local,
+        remote: (o.job as UploadJob).remote,
+        error: errorLine(o.error),
+      })),
+    },
+    failed: failed > 0 ? `${failed} of ${failed + files} files failed` : undefined,
+  };
+}
+
+async function upload(ctx: CommandContext, call: CommandCall): Promise<CommandOutput> {
+  const args = call.args;
+  if (args[0] === "-") {
+    if (args.length > 2) throw new UsageError('Upload stdin ("-") alone, to one REMOTE file');
+    return await uploadStdin(ctx, call, args[1]);
+  }
+  const sources = await expandLocal(ctx, args.length === 1 ? args : args.slice(0, -1));
+  const dest = args.length === 1 ? undefined : args.at(-1)!;
+  if (sources.length === 1 && !call.flags.recursive && args.length <= 2) {
+    return await uploadOne(ctx, call, sources[0], dest);
+  }
+  // `upload A B C DIR`: the last argument is a folder even without its "/".
+  const folder = args.length > 2 && !dest!.endsWith("/") ? `${dest}/` : dest;
+  return await uploadMany(ctx, call, sources, folder);
+}
+
+async function mput(ctx: CommandContext, call: CommandCall): Promise<CommandOutput> {
+  const sources = await expandLocal(ctx, call.args);
+  return await uploadMany(ctx, call, sources, "./");
+}
+
+const UPLOAD_FLAGS = [OVERWRITE, RECURSIVE_TRANSFER, FOLLOW_SYMLINKS, NO_TIMES];
+
+/** `upload LOCAL... [REMOTE]` (shell `put`). */
 export const UPLOAD: RemoteCommand = {
   kind: "remote",
   name: "upload",
   shellName: "put",
   aliases: ["put"],
   surfaces: ["cli", "shell"],
-  args: "LOCAL [REMOTE]",
+  args: "LOCAL... [REMOTE]",
   minArgs: 1,
-  maxArgs: 2,
-  flags: [OVERWRITE],
+  maxArgs: Infinity,
+  flags: UPLOAD_FLAGS,
   argKinds: ["local", "remote"],
-  summary: "upload a file; a REMOTE ending in / is a folder",
+  summary: "upload files or (-r) folders; a REMOTE ending in / is a folder; - is stdin",
   about: "Upload a local file. REMOTE defaults to the file's name in the current remote folder " +
     '(the shared root for the one-shot CLI); a REMOTE ending in "/" is a folder to upload ' +
-    "into. Refuses to replace a file unless --overwrite.",
-  examples: ["report.pdf docs/", "report.pdf", "a.txt b.txt --overwrite"],
+    "into. Several files (or wildcards: *, ?, [..]) go into the folder named last. -r uploads " +
+    "a folder with everything in it, creating remote folders as needed; local symlinks are " +
+    'skipped and counted unless --follow-symlinks. "-" uploads stdin to REMOTE. Files keep ' +
+    "their modification time unless --no-times. Refuses to replace a file unless --overwrite.",
+  examples: [
+    "report.pdf docs/",
+    "report.pdf",
+    "a.txt b.txt c.txt docs/",
+    "-r photos backup/",
+    "- backup.tar < backup.tar",
+  ],
   run: upload,
+};
+
+/** `mput PATTERN...`: files matching local wildcards into the current remote folder. */
+export const MPUT: RemoteCommand = {
+  kind: "remote",
+  name: "mput",
+  aliases: [],
+  surfaces: ["shell"],
+  args: "PATTERN...",
+  minArgs: 1,
+  maxArgs: Infinity,
+  flags: UPLOAD_FLAGS,
+  argKinds: ["local", "local"],
+  summary: "upload local files matching *, ? or [..] into the remote folder",
+  about: "Upload every local file matching the patterns (*, ?, [..], expanded in the local " +
+    "folder) into the current remote folder; -r takes matching folders too.",
+  examples: ["*.jpg", "report-202[56]-??.pdf"],
+  run: mput,
 };

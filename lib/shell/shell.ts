@@ -14,6 +14,7 @@ import {
   type CommandCall,
   type CommandContext,
   parseFlags,
+  PartialFailure,
   type RemoteCommand,
 } from "../commands/command.ts";
 import { shellCommandHelp, shellCommandList, usageLine } from "../commands/help.ts";
@@ -170,7 +171,8 @@ export class Shell {
         .filter(([name]) => command.flags.some((f) => f.name === name));
       const flags = { ...Object.fromEntries(defaults), ...call.flags };
       const out = await command.run(this.#context(controller.signal), { ...call, flags });
-      this.#o.out(out.text);
+      if (out.text !== "") this.#o.out(out.text);
+      if (out.failed !== undefined) throw new PartialFailure(out.failed);
     } finally {
       this.#running = null;
       this.#listCache.clear();
@@ -184,6 +186,7 @@ export class Shell {
       remotePath: (path) => resolveRemote(this.#cwd, path),
       progress: this.#o.progress,
       signal,
+      notice: (line) => this.#o.err(this.#style.red(line)),
       removedFolder: (path) => {
         if (this.#cwd === path || this.#cwd.startsWith(path + "/")) {
           this.#cwd = resolveRemote(path, "..");
