@@ -4,6 +4,7 @@ import { cliCommandHelp, shellCommandHelp, usageLine } from "../lib/commands/hel
 import { COMMANDS, commandsOf, findCommand, wordsOf } from "../lib/commands/table.ts";
 import { UPLOAD } from "../lib/commands/upload.ts";
 import { RMDIR } from "../lib/commands/rmdir.ts";
+import { DELETE } from "../lib/commands/delete.ts";
 import { UsageError } from "../lib/cli/errors.ts";
 
 const pure = { permissions: "none" } as const;
@@ -30,8 +31,10 @@ Deno.test({
   ...pure,
   name: "usageLine() and the help texts render one definition for both front ends",
   fn() {
-    assert.equal(usageLine(UPLOAD, "cli"), "client upload LOCAL [REMOTE] [--overwrite]");
-    assert.equal(usageLine(UPLOAD, "shell"), "put [-f] LOCAL [REMOTE]");
+    assert.equal(usageLine(UPLOAD, "cli"), "client upload LOCAL... [REMOTE] [options]");
+    assert.equal(usageLine(RMDIR, "cli"), "client rmdir DIR [--recursive]");
+    assert.equal(usageLine(UPLOAD, "shell"), "put [-f] [-r] [-L] [--no-times] LOCAL... [REMOTE]");
+    assert.equal(usageLine(DELETE, "cli"), "client delete REMOTE");
     assert.equal(usageLine(RMDIR, "shell"), "rmdir [-r] DIR");
     const cli = cliCommandHelp(UPLOAD);
     assert.match(cli, /^Usage: client upload /);
@@ -60,12 +63,11 @@ Deno.test({
       flags: { overwrite: true },
     });
     assert.deepEqual(parseFlags(UPLOAD, ["-"]).args, ["-"]);
-    assert.throws(() => parseFlags(UPLOAD, ["-r", "a"]), UsageError);
+    assert.deepEqual(parseFlags(UPLOAD, ["-rf", "a"]).flags, { recursive: true, overwrite: true });
+    assert.throws(() => parseFlags(DELETE, ["-r", "a"]), UsageError);
+    assert.throws(() => parseFlags(UPLOAD, ["-rx", "a"]), /Unknown option "-x" in "-rx"/);
     assert.throws(() => checkArgCount(UPLOAD, [], "put LOCAL"), UsageError);
-    assert.throws(
-      () => checkArgCount(UPLOAD, ["a", "b", "c"], "put LOCAL"),
-      /Unexpected argument "c"/,
-    );
-    checkArgCount(UPLOAD, ["a"], "put LOCAL");
+    assert.throws(() => checkArgCount(DELETE, ["a", "b"], "rm REMOTE"), /Unexpected argument "b"/);
+    checkArgCount(UPLOAD, ["a", "b", "c", "d/"], "put LOCAL... [REMOTE]");
   },
 });

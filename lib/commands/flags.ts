@@ -44,12 +44,12 @@ export const LONG: Flag = {
 /** `--no-times`: do not carry modification times. */
 export const NO_TIMES: Flag = {
   name: "no-times",
-  about: "do not carry the modification time (the new file gets the time of the transfer)",
+  about: "do not carry the modification time (the file gets the transfer's)",
 };
 
 /** `--follow-symlinks` (`-L`): upload what local symlinks point to. */
 export const FOLLOW_SYMLINKS: Flag = {
   name: "follow-symlinks",
   short: "L",
-  about: "recursive uploads: follow local symlinks (default: skip and count them)",
+  about: "upload -r: follow local symlinks (default: skip them)",
 };

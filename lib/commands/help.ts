@@ -7,13 +7,15 @@ import { commandsOf, shownName, type Surface, wordsOf } from "./table.ts";
 
 /**
  * The usage line. The CLI puts long flags after the arguments
- * (`client upload LOCAL [REMOTE] [--overwrite]`), the shell short flags first
- * (`put [-f] LOCAL [REMOTE]`).
+ * (`client rename OLD NEW [--overwrite]`; more than two as `[options]`, which the help lists),
+ * the shell short flags first (`put [-f] [-r] LOCAL... [REMOTE]`).
  */
 export function usageLine(command: Command, surface: Surface): string {
   const name = shownName(command, surface);
   if (surface === "cli") {
-    const flags = command.flags.map((f) => `[--${f.name}]`);
+    const flags = command.flags.length > 2
+      ? ["[options]"]
+      : command.flags.map((f) => `[--${f.name}]`);
     return ["client", name, command.args, ...flags].filter((s) => s !== "").join(" ");
   }
   const flags = command.flags.map((f) => `[${f.short ? `-${f.short}` : `--${f.name}`}]`);
