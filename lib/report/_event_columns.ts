@@ -1,8 +1,9 @@
 /**
  * Events in columns of typed arrays, for moving them from a parsing worker to the report
  * builder without cloning an object per event. Columns carry what the report builder reads of
- * a successful event (time, event, conn, bytes, size, ms, user, run); a failed event, a bench
- * mark, a folded line (`repeated`), or one whose strings did not fit the table travels whole.
+ * an event (time, event, ok, conn, bytes, size, ms, user, run; for a failed one also code,
+ * remote, path and message, as plain strings); a bench mark, a folded line (`repeated`), or an
+ * event whose user or run did not fit the string table, travels whole.
  */
 import { EVENT_NAMES } from "../log/events.ts";
 import { type LogEvent, newEvent, NO_EXTRAS } from "./log_event.ts";
@@ -22,9 +23,13 @@ export interface EventColumns {
   strings: string[];
   /** The events that travel whole, in order. */
   whole: LogEvent[];
+  /** code, remote, path and message of each failed event, in order (null: absent). */
+  failed: (string | null)[];
 }
 
 const WHOLE = 255;
+/** Added to the event's index for a failed event. */
+const FAILED = 128;
 const EVENT_IDS = new Map<string, number>(EVENT_NAMES.map((n, i) => [n, i]));
 /** At most this many distinct strings are given ids; others make their events travel whole. */
 const MAX_STRINGS = 1 << 16;
@@ -40,6 +45,7 @@ export class ColumnWriter {
   #str: Int32Array<ArrayBuffer>;
   #strings: string[] = [];
   #whole: LogEvent[] = [];
+  #failed: (string | null)[] = [];
 
   /** A writer for batches of up to `cap` events. */
   constructor(cap: number) {
@@ -65,13 +71,16 @@ export class ColumnWriter {
     const i = this.#count++;
     const user = e.user === undefined ? -1 : this.#id(e.user);
     const run = e.run === undefined ? -1 : this.#id(e.run);
-    if (!e.ok || e.num !== NO_EXTRAS || e.repeated !== undefined || user === -2 || run === -2) {
+    if (e.num !== NO_EXTRAS || e.repeated !== undefined || user === -2 || run === -2) {
       this.#event[i] = WHOLE;
       this.#whole.push(e);
       return;
     }
     this.#t[i] = e.t;
-    this.#event[i] = EVENT_IDS.get(e.event)!;
+    this.#event[i] = EVENT_IDS.get(e.event)! + (e.ok ? 0 : FAILED);
+    if (!e.ok) {
+      this.#failed.push(e.code ?? null, e.remote ?? null, e.path ?? null, e.message ?? null);
+    }
     this.#num[i * 4] = e.conn ?? NaN;
     this.#num[i * 4 + 1] = e.bytes ?? NaN;
     this.#num[i * 4 + 2] = e.size ?? NaN;
@@ -90,6 +99,7 @@ export class ColumnWriter {
       str: this.#str,
       strings: this.#strings,
       whole: this.#whole,
+      failed: this.#failed,
     };
     const transfer = [this.#t.buffer, this.#num.buffer, this.#event.buffer, this.#str.buffer];
     this.#count = 0;
@@ -99,6 +109,7 @@ export class ColumnWriter {
     this.#str = new Int32Array(this.#cap * 2);
     this.#strings = [];
     this.#whole = [];
+    this.#failed = [];
     return { columns, transfer };
   }
 
@@ -122,23 +133,31 @@ export class ColumnReader {
   #event = newEvent(0, "connect", true);
 
   /**
-   * Calls `each` with every event of the batch, in order. Events from the columns share one
-   * object that is overwritten by the next; whole events are their own objects.
+   * Calls `each` with every event of the batch, in order. Successful events from the columns
+   * share one object that is overwritten by the next; failed and whole events are their own.
    */
   forEach(c: EventColumns, each: (e: LogEvent) => void): void {
     for (const s of c.strings) this.#strings.push(s);
-    const e = this.#event;
     const strings = this.#strings;
     let w = 0;
+    let f = 0;
     for (let i = 0; i < c.count; i++) {
       const kind = c.event[i];
       if (kind === WHOLE) {
         each(c.whole[w++]);
         continue;
       }
+      const ok = kind < FAILED;
+      const e = ok ? this.#event : newEvent(0, "connect", false);
       e.t = c.t[i];
-      e.event = EVENT_NAMES[kind];
-      e.ok = true;
+      e.event = EVENT_NAMES[ok ? kind : kind - FAILED];
+      e.ok = ok;
+      if (!ok) {
+        e.code = c.failed[f++] ?? undefined;
+        e.remote = c.failed[f++] ?? undefined;
+        e.path = c.failed[f++] ?? undefined;
+        e.message = c.failed[f++] ?? undefined;
+      }
       e.conn = numberAt(c.num, i * 4);
       e.bytes = numberAt(c.num, i * 4 + 1);
       e.size = numberAt(c.num, i * 4 + 2);

@@ -169,6 +169,12 @@ interface Budget {
   left: number;
 }
 
+/**
+ * Two read buffers a caller lends to {@link readSegmentBatches} for segment after segment
+ * (null: it makes its own); it leaves there the ones it ended with (they grow for long lines).
+ */
+export type ReadBuffers = [Uint8Array | null, Uint8Array | null];
+
 /** Part of a log: bytes [start, end) of `path`; `end` null means to the end of the file. */
 export interface LogSegment {
   path: string;
@@ -188,6 +194,7 @@ export async function* readSegmentBatches(
   segment: LogSegment,
   onBad: (bad: BadLine) => void,
   parser = new LineParser(segment.path, onBad),
+  buffers?: ReadBuffers,
 ): AsyncGenerator<LogEvent[]> {
   const { path, start, end } = segment;
   let file: Deno.FsFile;
@@ -205,11 +212,11 @@ export async function* readSegmentBatches(
   const budget: Budget = { left: end === null ? Infinity : end - start };
   // The next chunk is read into the spare buffer while this one is parsed.
   let next: ReturnType<typeof fill> | null = null;
+  // A short segment needs no 4 MiB buffers (a longer line grows them as usual).
+  const size = end === null ? CHUNK : Math.max(4096, Math.min(CHUNK, end - start));
+  let buf = buffers?.[0] ?? new Uint8Array(size);
+  let spare = buffers?.[1] ?? new Uint8Array(size);
   try {
-    // A short segment needs no 4 MiB buffers (a longer line grows them as usual).
-    const size = end === null ? CHUNK : Math.max(4096, Math.min(CHUNK, end - start));
-    let buf = new Uint8Array(size);
-    let spare = new Uint8Array(size);
     let got = await fill(file, buf, 0, path, budget);
     let first = start === 0;
     for (;;) {
@@ -240,6 +247,7 @@ export async function* readSegmentBatches(
     // A read still under way finishes before the file closes (its result is not needed).
     await next?.catch(() => {});
     file.close();
+    if (buffers) [buffers[0], buffers[1]] = [buf, spare];
   }
 }
 
