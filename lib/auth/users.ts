@@ -345,8 +345,26 @@ export class UsersFile {
       created: new Date().toISOString(),
     });
     applySettings(record, options);
+    this.#checkHomeApart(name, record.home);
     this.#data.users[name] = record;
     this.#data.iterations = iterations;
+  }
+
+  /**
+   * Refuses a home that is another user's home, or inside or around it: each user with a home
+   * must see only their own files (a user without a home sees the whole root, on purpose).
+   */
+  #checkHomeApart(name: string, home: string | undefined): void {
+    if (home === undefined) return;
+    for (const [other, record] of Object.entries(this.#data.users)) {
+      if (other === name || record.home === undefined) continue;
+      const [a, b] = [home, record.home];
+      if (a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`)) {
+        throw new UsersError(
+          `Home "${home}" overlaps "${record.home}", the home of user "${other}": homes must not be inside one another`,
+        );
+      }
+    }
   }
 
   /**
@@ -358,6 +376,7 @@ export class UsersFile {
     if (!record) throw new UsersError(`No user "${name}"`);
     const next = { ...record };
     applySettings(next, changes);
+    this.#checkHomeApart(name, next.home);
     this.#data.users[name] = next;
     return settingsOf(next);
   }

@@ -138,13 +138,47 @@ export const RACE_FREE: boolean = procFdUsable();
 const ops: WalkOps = RACE_FREE ? fdOps : pathOps;
 
 /**
+ * Where a root below another one (a user's home) hangs: `root` is reached from the real path
+ * `top` through the folders `below`, each opened without following a link, so a home swapped
+ * for a link after login is refused instead of followed.
+ */
+export interface Anchor {
+  readonly top: string;
+  readonly below: readonly string[];
+}
+
+/** Opens the root: `root` itself, or, with an anchor, walked down to without any link. */
+function openTop(root: string, anchor: Anchor | undefined): DirHandle {
+  if (anchor === undefined) return ops.root(root);
+  let dir = ops.root(anchor.top);
+  for (const name of anchor.below) {
+    let child: Child;
+    try {
+      child = ops.child(dir, name);
+    } finally {
+      dir[Symbol.dispose]();
+    }
+    if (child.kind === "missing") throw new Deno.errors.NotFound("the home folder is missing");
+    if (child.kind !== "dir") throw new EscapeError();
+    dir = child.dir;
+  }
+  return dir;
+}
+
+/**
  * Resolves `segments` below `root` (its real absolute path). Symlinks inside the root are
  * followed, a final one only when `followLast`; a link whose target leaves the root throws
  * {@link EscapeError}, a loop `Deno.errors.FilesystemLoop`, a non-folder in the middle
- * `Deno.errors.NotADirectory`, a missing folder in the middle `Deno.errors.NotFound`.
+ * `Deno.errors.NotADirectory`, a missing folder in the middle `Deno.errors.NotFound`. With an
+ * `anchor`, the root itself is reached without following links (see {@link Anchor}).
  */
-export function resolve(root: string, segments: readonly string[], followLast: boolean): Resolved {
-  const stack: DirHandle[] = [ops.root(root)];
+export function resolve(
+  root: string,
+  segments: readonly string[],
+  followLast: boolean,
+  anchor?: Anchor,
+): Resolved {
+  const stack: DirHandle[] = [openTop(root, anchor)];
   const release = (keep: DirHandle | null) => {
     for (const d of stack) if (d !== keep) d[Symbol.dispose]();
   };
@@ -178,7 +212,7 @@ export function resolve(root: string, segments: readonly string[], followLast: b
             if (!isInside(root, target)) throw new EscapeError();
             release(null);
             stack.length = 0;
-            stack.push(ops.root(root));
+            stack.push(openTop(root, anchor));
             todo.unshift(...target.slice(root.length).split("/"));
           } else {
             todo.unshift(...target.split("/"));
@@ -200,9 +234,9 @@ export function resolve(root: string, segments: readonly string[], followLast: b
   }
 }
 
-/** The root folder itself, pinned. */
-export function openRoot(root: string): DirHandle {
-  return ops.root(root);
+/** The root folder itself, pinned (reached as {@link resolve} does). */
+export function openRoot(root: string, anchor?: Anchor): DirHandle {
+  return openTop(root, anchor);
 }
 
 /** The folder `name` in `dir`, or null if it is missing, a symlink or not a folder. */

@@ -1,5 +1,6 @@
 import { type RemotePath, TEMP_PREFIX } from "./paths.ts";
 import {
+  type Anchor,
   type DirHandle,
   dirKey,
   EscapeError,
@@ -107,10 +108,19 @@ export class LocalStore implements Store {
     atomicRename: true,
   };
 
-  private constructor(root: string, sync: GroupSync | null, writes = new Set<LocalWriter>()) {
+  /** For a view inside another root: how its root is reached without links. */
+  #anchor: Anchor | undefined;
+
+  private constructor(
+    root: string,
+    sync: GroupSync | null,
+    writes = new Set<LocalWriter>(),
+    anchor?: Anchor,
+  ) {
     this.#root = root;
     this.#sync = sync;
     this.#writes = writes;
+    this.#anchor = anchor;
   }
 
   /**
@@ -159,7 +169,7 @@ export class LocalStore implements Store {
   /** Resolves `path` below the root; see {@link resolve}. */
   #resolve(path: RemotePath, followLast: boolean): Resolved {
     try {
-      return resolve(this.#root, path.segments, followLast);
+      return resolve(this.#root, path.segments, followLast, this.#anchor);
     } catch (err) {
       if (err instanceof EscapeError) {
         throw new StoreError("denied", path.text, "leads outside the shared folder");
@@ -179,7 +189,7 @@ export class LocalStore implements Store {
   async #describe(dir: DirHandle, folder: RemotePath, name: string): Promise<StoreEntry | null> {
     const info = await Deno.lstat(`${dir.path}/${name}`);
     if (!info.isSymlink) return describe(name, info);
-    using r = resolve(this.#root, [...folder.segments, name], true);
+    using r = resolve(this.#root, [...folder.segments, name], true, this.#anchor);
     const target = r.name === null
       ? await Deno.stat(r.dir.path)
       : await Deno.lstat(`${r.dir.path}/${r.name}`);
@@ -378,7 +388,9 @@ export class LocalStore implements Store {
   async usage(path: RemotePath): Promise<number> {
     let r: Resolved;
     try {
-      r = this.#resolve(path, true);
+      // A final link is not followed: an upload over it replaces the link, not its target, so
+      // the target's bytes must not be credited to the uploader's quota.
+      r = this.#resolve(path, false);
     } catch (err) {
       if (err instanceof StoreError && err.kind === "not_found") return 0;
       throw err;
@@ -387,7 +399,10 @@ export class LocalStore implements Store {
     try {
       if (r.name === null) return await folderBytes(r.dir);
       const info = await Deno.lstat(`${r.dir.path}/${r.name}`);
-      return info.isFile ? info.size : 0;
+      if (info.isFile) return info.size;
+      if (!info.isDirectory) return 0;
+      using child = openChildDir(r.dir, r.name);
+      return child === null ? 0 : await folderBytes(child);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return 0;
       throw mapFsError(err, path);
@@ -408,7 +423,12 @@ export class LocalStore implements Store {
     }
     using r = this.#resolve(home, true);
     if (r.name !== null) throw new StoreError("not_folder", home.text, "not a folder");
-    return new LocalStore(dirKey(r.dir), this.#sync, this.#writes);
+    // The home's real path now; later operations walk down to it from the top without
+    // following links, so swapping it (or a folder above it) for a link does not lead out.
+    const real = dirKey(r.dir);
+    const top = this.#anchor?.top ?? this.#root;
+    const below = real === top ? [] : real.slice(top.length + 1).split("/");
+    return new LocalStore(real, this.#sync, this.#writes, { top, below });
   }
 
   async rename(from: RemotePath, to: RemotePath, options: RenameOptions): Promise<void> {
