@@ -698,10 +698,11 @@ Deno.test("homes: the real CLI client cannot pass its quota by overwriting a lin
   assert.ok(used <= 1000, `upload exit ${up.code}; df says used ${used} of a 1000-byte quota`);
 });
 
-Deno.test("homes: an upload without a size, or with a negative, fractional or unsafe size, is refused before anything is written", async () => {
+Deno.test("homes: an upload with a missing, negative, fractional or unsafe size is refused before anything is written", async () => {
   await using srv = await startServer({ maxUploadBytes: 1000 });
   await setUser(srv, "alice", { home: "alice", quota: 1000 });
-  for (const size of [undefined, -1, 1.5, 2 ** 53, "10", null]) {
+  // (null is a stream of unknown length since protocol version 2: limited while written.)
+  for (const size of [undefined, -1, 1.5, 2 ** 53, "10"]) {
     await using conn = await rawSession(srv.port, { user: "alice" });
     await conn.send({ op: "upload", path: "n.bin", size, overwrite: false, eager: false });
     const r = await conn.expectMessage().catch(() => ({ status: "closed" }));
@@ -709,4 +710,22 @@ Deno.test("homes: an upload without a size, or with a negative, fractional or un
     assert.notEqual(r.status, "ok", `size ${size}`);
   }
   assert.deepEqual(await listTree(`${srv.root}`), ["alice/"]);
+});
+
+Deno.test("homes: a stream upload of unknown length (upload -) is held to the quota while written", async () => {
+  await using srv = await startServer();
+  await setUser(srv, "alice", { home: "alice", quota: 1000 });
+  const env = {
+    FILESHARE_SERVER: `127.0.0.1:${srv.port}`,
+    FILESHARE_USER: "alice",
+    FILESHARE_PASSWORD: USERS.alice.password,
+  };
+  const stream = (name: string, bytes: number) =>
+    runTool("client", ["upload", "-", name], { cwd: srv.dir, env, stdin: "x".repeat(bytes) });
+  const small = await stream("small.txt", 600);
+  assert.equal(small.code, 0, small.stderr);
+  const big = await stream("big.txt", 600);
+  assert.equal(big.code, 1, "600 more bytes into 400 free ones is refused");
+  assert.match(big.stderr, /quota/i);
+  assert.deepEqual(await listTree(`${srv.root}/alice`), ["small.txt"]);
 });
