@@ -44,7 +44,7 @@ const skip = new Set(values.skip.split(",").filter(Boolean));
 /** Guesses a second from 127.0.0.2 against a clear-text server with the given guard. */
 async function guessRate(
   guard: boolean,
-): Promise<{ rate: number; failed: number; banned: boolean }> {
+): Promise<{ rate: number; failed: number; banned: boolean; seconds: number }> {
   const dir = await Deno.makeTempDir({ prefix: "fileshare-authbench-" });
   try {
     const users = UsersFile.create(`${dir}/users.json`);
@@ -62,7 +62,9 @@ async function guessRate(
       defaultIterations: 4096,
       authFailDelayMs: 200,
       // Off: nothing counts per address, as before the guard existed.
-      loginGuard: guard ? {} : { freeFailures: Number.MAX_SAFE_INTEGER },
+      loginGuard: guard
+        ? {}
+        : { freeFailures: Number.MAX_SAFE_INTEGER, banFailures: Number.MAX_SAFE_INTEGER },
     }, { store, users, log });
     try {
       const ms = Number(values.seconds) * 1000;
@@ -72,7 +74,7 @@ async function guessRate(
         ms,
       });
       const took = (performance.now() - started) / 1000;
-      return { rate: r.failed / took, failed: r.failed, banned: r.banned };
+      return { rate: r.failed / took, failed: r.failed, banned: r.banned, seconds: took };
     } finally {
       await server.shutdown();
       await log.close();
@@ -88,7 +90,8 @@ if (!skip.has("guess")) {
     console.log(
       `guesses from one address, ${values.connections} connections, ${values.seconds} s, guard ${
         guard ? "on " : "off"
-      }: ${r.failed} checked, ${r.rate.toFixed(1)}/s${r.banned ? ", then banned" : ""}`,
+      }: ${r.failed} guesses checked in ${r.seconds.toFixed(1)} s (attempts still waiting their ` +
+        `turn at the end cut off), ${r.rate.toFixed(1)}/s${r.banned ? ", then banned" : ""}`,
     );
   }
 }

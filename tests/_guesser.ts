@@ -112,6 +112,9 @@ export async function hammer(
   let refused = 0;
   let banned = false;
   let n = 0;
+  // At the end, attempts still waiting their turn on the server are cut off, not awaited.
+  const live = new Set<FrameConn>();
+  const timer = setTimeout(() => live.forEach((c) => c.close()), options.ms);
   const worker = async () => {
     while (Date.now() < end && !(banned && options.stopWhenBanned)) {
       let conn: FrameConn;
@@ -124,10 +127,11 @@ export async function hammer(
         }
         continue;
       }
+      live.add(conn);
       try {
         while (Date.now() < end && !(banned && options.stopWhenBanned)) {
           const reply = await guess(conn, user, `guess-${n++}`);
-          if (reply.code === "AUTH_FAILED") failed++;
+          if (reply.code === "AUTH_FAILED" && Date.now() < end) failed++;
           else if (reply.code === "LIMIT") {
             banned = true;
             break;
@@ -136,10 +140,12 @@ export async function hammer(
       } catch {
         // The server closed the connection (three failures): open another.
       } finally {
+        live.delete(conn);
         conn.close();
       }
     }
   };
   await Promise.all(Array.from({ length: options.connections }, worker));
+  clearTimeout(timer);
   return { failed, banned, refused };
 }
