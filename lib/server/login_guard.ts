@@ -45,8 +45,6 @@ interface AddressState {
   nextSlot: number;
   /** Banned until this time (0: not banned). */
   bannedUntil: number;
-  /** Attempts that took a turn and are not settled yet: each may become a failure. */
-  pending: number;
 }
 
 /** What a failure led to, for the log. */
@@ -113,7 +111,7 @@ export class LoginGuard {
     if (s === undefined) return undefined;
     const now = this.#now();
     while (s.failures.length > 0 && s.failures[0] <= now - this.#o.windowMs) s.failures.shift();
-    if (s.failures.length === 0 && s.pending === 0 && s.bannedUntil <= now && s.nextSlot <= now) {
+    if (s.failures.length === 0 && s.bannedUntil <= now && s.nextSlot <= now) {
       this.#state.delete(address);
       return undefined;
     }
@@ -126,53 +124,39 @@ export class LoginGuard {
     return Math.min(this.#o.stepMs * (n - this.#o.freeFailures), this.#o.maxDelayMs);
   }
 
-  #stateFor(address: string): AddressState {
-    let s = this.#fresh(address);
-    if (s === undefined) {
-      if (this.#state.size >= MAX_TRACKED) {
-        // Maps iterate in insertion order: the first is the longest untouched.
-        this.#state.delete(this.#state.keys().next().value!);
-      }
-      s = { failures: [], nextSlot: 0, bannedUntil: 0, pending: 0 };
-    } else {
-      this.#state.delete(address);
-    }
-    this.#state.set(address, s);
-    return s;
-  }
-
   /**
    * Takes the next turn of `address` to have a login attempt checked: how long to wait
-   * first, or `banned` with the ban's end. Every attempt counts as a failure until it is
-   * settled ({@link failed} or {@link settled}), so a burst of parallel attempts gets no more
-   * free tries than one at a time; beyond those, attempts from one address are spaced by a
-   * pause that grows with each, whatever connection they come on.
+   * first, or `banned` with the ban's end. Attempts from one address are spaced by the
+   * current pause, whatever connection they come on.
    */
   reserve(address: string): { waitMs: number } | { bannedUntil: number } {
     if (this.trusted(address)) return { waitMs: 0 };
-    const s = this.#stateFor(address);
+    const s = this.#fresh(address);
+    if (s === undefined) return { waitMs: 0 };
     const now = this.#now();
     if (s.bannedUntil > now) return { bannedUntil: s.bannedUntil };
-    const delay = this.#delayAfter(s.failures.length + s.pending + 1);
-    s.pending++;
+    const delay = this.#delayAfter(s.failures.length);
     if (delay === 0) return { waitMs: 0 };
     const slot = Math.max(now, s.nextSlot);
     s.nextSlot = slot + delay;
     return { waitMs: slot - now };
   }
 
-  /** An attempt that took a turn ended without failing (logged in, or refused while banned). */
-  settled(address: string): void {
-    const s = this.#state.get(address);
-    if (s !== undefined && s.pending > 0) s.pending--;
-  }
-
   /** Records a failed login from `address`; says whether it started a delay or a ban. */
   failed(address: string): FailureOutcome {
     if (this.trusted(address)) return { kind: "none", failures: 0 };
     const now = this.#now();
-    const s = this.#stateFor(address);
-    if (s.pending > 0) s.pending--;
+    let s = this.#fresh(address);
+    if (s === undefined) {
+      if (this.#state.size >= MAX_TRACKED) {
+        // Maps iterate in insertion order: the first is the longest untouched.
+        this.#state.delete(this.#state.keys().next().value!);
+      }
+      s = { failures: [], nextSlot: 0, bannedUntil: 0 };
+    } else {
+      this.#state.delete(address);
+    }
+    this.#state.set(address, s);
     s.failures.push(now);
     // Keep no more than a ban's worth of times.
     if (s.failures.length > this.#o.banFailures + 1) s.failures.shift();

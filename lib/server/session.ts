@@ -246,14 +246,9 @@ export class Session {
    * attempts from one address are spaced out, whatever connection they come on.
    */
   async #awaitTurn(): Promise<void> {
-    const guard = this.#deps.guard;
-    if (guard === undefined) return;
-    const address = hostOf(this.#remote);
-    const turn = guard.reserve(address);
-    if ("bannedUntil" in turn) {
-      guard.settled(address);
-      this.#banned(turn.bannedUntil);
-    }
+    const turn = this.#deps.guard?.reserve(hostOf(this.#remote));
+    if (turn === undefined) return;
+    if ("bannedUntil" in turn) this.#banned(turn.bannedUntil);
     if (turn.waitMs > 0) {
       // In short naps, so a connection closed meanwhile (by the peer or at shutdown) ends
       // its wait at once instead of holding the session for the whole turn.
@@ -262,21 +257,11 @@ export class Session {
         await new Promise((r) => setTimeout(r, Math.min(250, end - Date.now())));
       }
       if (this.#conn.closed) {
-        guard.settled(address);
         throw new ConnectionError("Connection closed while waiting for its login turn");
       }
       // A ban may have begun while this attempt waited its turn.
-      const until = guard.bannedUntil(address);
-      if (until !== null) {
-        guard.settled(address);
-        this.#banned(until);
-      }
+      this.#refuseIfBanned();
     }
-  }
-
-  /** The attempt that took a turn logged in. */
-  #settled(): void {
-    this.#deps.guard?.settled(hostOf(this.#remote));
   }
 
   async #handshake(): Promise<void> {
@@ -331,7 +316,6 @@ export class Session {
       await this.#awaitTurn();
       const final = serverFinal(state, req.message);
       if (final !== null && login.exists) {
-        this.#settled();
         this.#store = await this.#userRoot(login);
         this.#user = login.name;
         this.#readOnly = login.readOnly;
@@ -436,7 +420,6 @@ export class Session {
     }
     const login = this.#deps.users.lookup(claims.user);
     if (!login.exists) return await this.#authFailed(claims.user, "user removed");
-    this.#settled();
     this.#store = await this.#userRoot(login);
     this.#user = login.name;
     this.#readOnly = login.readOnly;
