@@ -10,8 +10,12 @@ import { UploadAdmission, UploadLedger } from "../lib/server/quota.ts";
 import { LocalStore } from "../lib/store/local_store.ts";
 import { parseRemotePath, TEMP_PREFIX } from "../lib/store/paths.ts";
 import { Shell } from "../lib/shell/shell.ts";
+import { createHash } from "node:crypto";
+import type { Store } from "../lib/store/store.ts";
+import { encodeData } from "./_frames.ts";
 import {
   listTree,
+  rawSession,
   runTool,
   spawnServer,
   startServer,
@@ -112,6 +116,51 @@ Deno.test("handleUpload() admits concurrent uploads against one quota only while
     assert.equal((await clients[0].df()).used, 800_000);
   } finally {
     for (const c of clients) c.close();
+  }
+  await noTemps(srv.root);
+});
+
+/** The real store, claiming to be shared by several servers (so commits are checked again). */
+function sharedView(store: LocalStore): Store {
+  const real: Store = store;
+  return {
+    capabilities: { ...real.capabilities, shared: true },
+    location: real.location,
+    list: (path) => real.list(path),
+    openRead: (path) => real.openRead(path),
+    createWrite: (path, options) => real.createWrite(path, options),
+    remove: (path) => real.remove(path),
+    mkdir: (path) => real.mkdir(path),
+    rmdir: (path, recursive) => real.rmdir(path, recursive),
+    usage: (path) => real.usage(path),
+    within: (home) => real.within(home),
+    abortAll: () => real.abortAll(),
+    close: () => real.close(),
+  };
+}
+
+Deno.test("handleUpload() on a shared store checks the quota again before the commit", async () => {
+  await using srv = await startServer({ wrapStore: sharedView });
+  await setUser(srv, "alice", { quota: 1000 });
+  const conn = await rawSession(srv.port, { user: "alice" });
+  try {
+    const body = new Uint8Array(600).fill(7);
+    await conn.send({ op: "upload", path: "late.bin", size: 600, overwrite: false, eager: false });
+    assert.equal((await conn.expectMessage()).status, "ready", "admitted: 600 of 1000 free");
+    // Another server sharing the store commits 600 bytes of the same root meanwhile.
+    await Deno.writeFile(`${srv.root}/other-server.bin`, new Uint8Array(600));
+    await conn.writeAll(encodeData(body));
+    await conn.send({ op: "end", sha256: createHash("sha256").update(body).digest("hex") });
+    const answer = await conn.expectMessage();
+    assert.equal(answer.code, "LIMIT", JSON.stringify(answer));
+    assert.equal(answer.reason, "quota");
+    assert.match(String(answer.message), /600 B is more than the 400 B left of your 1000 B quota/);
+    // Nothing kept, and the connection is still in step.
+    await conn.send({ op: "dir", path: "" });
+    const dir = await conn.expectMessage();
+    assert.deepEqual((dir.entries as { name: string }[]).map((e) => e.name), ["other-server.bin"]);
+  } finally {
+    conn.close();
   }
   await noTemps(srv.root);
 });
