@@ -250,3 +250,19 @@ Deno.test("client as a child process is confined to the home of its user", async
   assert.equal(del.code, 1);
   assert.equal(await Deno.readTextFile(`${srv.root}/carol/secret.txt`), "carol's");
 });
+
+Deno.test("Session applies a changed home and quota to an open session at its next command", async () => {
+  await using srv = await startServer();
+  await Deno.mkdir(`${srv.root}/alice`);
+  await Deno.writeTextFile(`${srv.root}/alice/mine.txt`, "mine");
+  await Deno.writeTextFile(`${srv.root}/root.txt`, "root");
+  await using alice = await srv.connect("alice");
+  assert.deepEqual((await alice.list()).map((e) => e.name), ["alice", "root.txt"]);
+  await setUser(srv, "alice", { home: "alice", quota: 100 });
+  assert.deepEqual((await alice.list()).map((e) => e.name), ["mine.txt"], "re-rooted");
+  assert.deepEqual(await alice.df(), { used: 4, quota: 100, free: 96, maxUpload: null });
+  await assert.rejects(alice.downloadFile("../root.txt", `${srv.dir}/x`), /leaves the shared/);
+  await setUser(srv, "alice", { home: null, quota: null });
+  assert.deepEqual((await alice.list()).map((e) => e.name), ["alice", "root.txt"]);
+  assert.equal((await alice.df()).quota, null);
+});

@@ -130,6 +130,8 @@ export class Session {
   /** The user's root: the whole store, or a view of their home. Set at login. */
   #store: Store | null = null;
   #quota: number | null = null;
+  /** The home `#store` is rooted at (null: the whole store), to notice when it changes. */
+  #home: string | null = null;
   #run: string | undefined;
   #idle = true;
   #closing = false;
@@ -345,11 +347,13 @@ export class Session {
    * The store a user works in: the whole store, or a view of their home folder (created if
    * missing), which every command's paths are then resolved below.
    */
-  async #userRoot(login: UserLogin): Promise<Store> {
-    if (login.home === null) return this.#deps.store;
-    const what = `Cannot open the home folder of "${login.name}"`;
-    const home = parseRemotePath(login.home, what);
-    return await storeCall(what, () => this.#deps.store.within(home));
+  async #userRoot(login: { name: string; home: string | null }): Promise<Store> {
+    const store = login.home === null ? this.#deps.store : await storeCall(
+      `Cannot open the home folder of "${login.name}"`,
+      () => this.#deps.store.within(parseRemotePath(login.home!)),
+    );
+    this.#home = login.home;
+    return store;
   }
 
   /** A ticket for the user who just logged in with SCRAM; undefined when tickets are off. */
@@ -495,6 +499,9 @@ export class Session {
     }
     this.#readOnly = record.readOnly;
     this.#quota = record.quota ?? null;
+    // A new home (or none) holds from this command on, like the other settings.
+    const home = record.home ?? null;
+    if (home !== this.#home) this.#store = await this.#userRoot({ name, home });
   }
 
   /** Runs one command; false when the connection must close. */
