@@ -132,6 +132,7 @@ function sharedView(store: LocalStore): Store {
     remove: (path) => real.remove(path),
     mkdir: (path) => real.mkdir(path),
     rmdir: (path, recursive) => real.rmdir(path, recursive),
+    rename: (from, to, options) => real.rename(from, to, options),
     usage: (path) => real.usage(path),
     within: (home) => real.within(home),
     abortAll: () => real.abortAll(),
