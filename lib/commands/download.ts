@@ -2,7 +2,7 @@ import { FileshareError } from "../protocol/errors.ts";
 import { errorLine, UsageError } from "../cli/errors.ts";
 import { baseName } from "../cli/paths.ts";
 import { ProgressBar } from "../cli/progress.ts";
-import { BatchProgress, batchSummary } from "../cli/batch_progress.ts";
+import { BatchProgress } from "../cli/batch_progress.ts";
 import type { FileshareClient } from "../client/client.ts";
 import type { DownloadJob } from "../client/pipeline.ts";
 import { writeAll } from "../write_all.ts";
@@ -11,6 +11,7 @@ import { FSYNC, NO_TIMES, OVERWRITE, RECURSIVE_TRANSFER } from "./flags.ts";
 import { hasWildcard, matchNames, splitPattern } from "./glob.ts";
 import { listTree } from "./dir.ts";
 import { remoteJoin } from "./remote_path.ts";
+import { runBatch } from "./batch_run.ts";
 import { transferJson, transferSummary } from "./transfer_summary.ts";
 
 /** Where a download goes: LOCAL as given, else the remote name; a local folder means into it. */
@@ -174,39 +175,17 @@ async function downloadMany(
   for (const folder of folders) await Deno.mkdir(folder, { recursive: true });
   const started = performance.now();
   const progress = new BatchProgress(ctx.progress, jobs.length, total);
-  let files = 0;
-  let bytes = 0;
-  const outcomes = await client.downloadFiles(jobs, {
-    ...transferOptions(ctx, call),
-    onBytes: (n) => progress.bytes(n),
-    onOutcome: (o) => {
-      if (o.error === undefined) {
-        files++;
-        bytes += o.result?.bytes ?? 0;
-      } else {
-        progress.above(errorLine(o.error), fail);
-      }
-      progress.fileDone();
-    },
+  return await runBatch<DownloadJob>(ctx, {
+    op: "download",
+    verb: "downloaded",
+    progress,
+    started,
+    skipped,
+    failed: () => failed,
+    fail,
+    run: (hooks) => client.downloadFiles(jobs, { ...transferOptions(ctx, call), ...hooks }),
+    names: (job) => ({ remote: job.remote, local: job.local }),
   });
-  progress.clear();
-  const ms = performance.now() - started;
-  if (ctx.signal?.aborted) throw new FileshareError("CANCELLED", "Transfer cancelled");
-  const totals = { files, bytes, ms, skipped, failed };
-  return {
-    text: batchSummary("downloaded", totals),
-    json: {
-      op: "download",
-      ...totals,
-      ms: Math.round(ms * 10) / 10,
-      failures: outcomes.filter((o) => o.error !== undefined).map((o) => ({
-        remote: (o.job as DownloadJob).remote,
-        local: (o.job as DownloadJob).local,
-        error: errorLine(o.error),
-      })),
-    },
-    failed: failed > 0 ? `${failed} of ${failed + files} files failed` : undefined,
-  };
 }
 
 async function download(ctx: CommandContext, call: CommandCall): Promise<CommandOutput> {

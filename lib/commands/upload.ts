@@ -2,7 +2,7 @@ import { FileshareError } from "../protocol/errors.ts";
 import { errorLine, UsageError } from "../cli/errors.ts";
 import { baseName } from "../cli/paths.ts";
 import { ProgressBar } from "../cli/progress.ts";
-import { BatchProgress, batchSummary } from "../cli/batch_progress.ts";
+import { BatchProgress } from "../cli/batch_progress.ts";
 import type { FileshareClient } from "../client/client.ts";
 import type { UploadJob } from "../client/pipeline.ts";
 import type { CommandCall, CommandContext, CommandOutput, RemoteCommand } from "./command.ts";
@@ -10,6 +10,7 @@ import { FOLLOW_SYMLINKS, NO_TIMES, OVERWRITE, RECURSIVE_TRANSFER } from "./flag
 import { hasWildcard, matchNames, splitPattern } from "./glob.ts";
 import { walkLocal } from "./local_tree.ts";
 import { remoteJoin } from "./remote_path.ts";
+import { runBatch } from "./batch_run.ts";
 import { transferJson, transferSummary } from "./transfer_summary.ts";
 
 /**
@@ -189,39 +190,17 @@ async function uploadMany(
       progress.above(errorLine(err), (l) => ctx.notice(l))
     );
   }
-  let files = 0;
-  let bytes = 0;
-  const outcomes = await client.uploadFiles(jobs, {
-    ...transferOptions(ctx, call),
-    onBytes: (n) => progress.bytes(n),
-    onOutcome: (o) => {
-      if (o.error === undefined) {
-        files++;
-        bytes += o.result?.bytes ?? 0;
-      } else {
-        progress.above(errorLine(o.error), fail);
-      }
-      progress.fileDone();
-    },
+  return await runBatch<UploadJob>(ctx, {
+    op: "upload",
+    verb: "uploaded",
+    progress,
+    started,
+    skipped,
+    failed: () => failed,
+    fail,
+    run: (hooks) => client.uploadFiles(jobs, { ...transferOptions(ctx, call), ...hooks }),
+    names: (job) => ({ local: job.local, remote: job.remote }),
   });
-  progress.clear();
-  const ms = performance.now() - started;
-  if (ctx.signal?.aborted) throw new FileshareError("CANCELLED", "Transfer cancelled");
-  const totals = { files, bytes, ms, skipped, failed };
-  return {
-    text: batchSummary("uploaded", totals),
-    json: {
-      op: "upload",
-      ...totals,
-      ms: Math.round(ms * 10) / 10,
-      failures: outcomes.filter((o) => o.error !== undefined).map((o) => ({
-        local: (o.job as UploadJob).local,
-        remote: (o.job as UploadJob).remote,
-        error: errorLine(o.error),
-      })),
-    },
-    failed: failed > 0 ? `${failed} of ${failed + files} files failed` : undefined,
-  };
 }
 
 async function upload(ctx: CommandContext, call: CommandCall): Promise<CommandOutput> {
