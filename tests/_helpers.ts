@@ -2,7 +2,7 @@
  * Test helpers: a real server on port 0 with a temp root (in-process or as a child process),
  * and the real entry points run as child processes with exactly their deno.json task's permission flags.
  */
-import { UsersFile } from "../lib/auth/users.ts";
+import { type UserSettings, UsersFile } from "../lib/auth/users.ts";
 import { ActivityLog } from "../lib/log/activity_log.ts";
 import { LocalStore } from "../lib/store/local_store.ts";
 import type { Store } from "../lib/store/store.ts";
@@ -461,4 +461,31 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000
     if (Date.now() > end) throw new Error("Timed out waiting for a condition");
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Adds a user (when a password is given) or changes one's settings in a users file. */
+export async function setUser(
+  srv: { usersPath: string },
+  name: string,
+  settings: Partial<UserSettings>,
+  password?: string,
+): Promise<void> {
+  const users = (await UsersFile.load(srv.usersPath))!;
+  if (password !== undefined) await users.add(name, password, { ...settings, iterations: 4096 });
+  else users.set(name, settings);
+  await users.save();
+}
+
+/** A client of a test server logged in as `user`. */
+export function connectAs(
+  srv: TestServer,
+  user: { name: string; password: string },
+): Promise<FileshareClient> {
+  return FileshareClient.connect({
+    hostname: "127.0.0.1",
+    port: srv.port,
+    user: user.name,
+    password: user.password,
+    tls: srv.tls,
+  });
 }

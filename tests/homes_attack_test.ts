@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { type UserSettings, UsersFile } from "../lib/auth/users.ts";
+import { UsersFile } from "../lib/auth/users.ts";
 import { FileshareClient } from "../lib/client/client.ts";
 import { FileshareError } from "../lib/protocol/errors.ts";
 import type { FrameConn } from "../lib/protocol/conn.ts";
@@ -18,40 +18,19 @@ import { KvUsersStorage } from "../lib/auth/kv_users_storage.ts";
 import { encodeData } from "./_frames.ts";
 import { NatsCluster, natsServerPath } from "./_nats.ts";
 import {
+  connectAs,
   listTree,
   rawSession,
   runTool,
+  setUser,
   sha256File,
   startServer,
   testCertificate,
-  type TestServer,
   USERS,
 } from "./_helpers.ts";
 
 const CAROL = { name: "carol", password: "carol-password-1" };
 const SECRET = "carol's secret";
-
-async function setUser(
-  srv: { usersPath: string },
-  name: string,
-  settings: Partial<UserSettings>,
-  password?: string,
-): Promise<void> {
-  const users = (await UsersFile.load(srv.usersPath))!;
-  if (password !== undefined) await users.add(name, password, { ...settings, iterations: 4096 });
-  else users.set(name, settings);
-  await users.save();
-}
-
-function connectAs(srv: TestServer, user: { name: string; password: string }) {
-  return FileshareClient.connect({
-    hostname: "127.0.0.1",
-    port: srv.port,
-    user: user.name,
-    password: user.password,
-    tls: srv.tls,
-  });
-}
 
 /** Uploads `size` bytes of `fill` from memory. */
 function put(client: FileshareClient, path: string, size: number, overwrite = false, fill = 1) {

@@ -3,44 +3,20 @@
  * command and against every path trick; a user without one sees the whole root as before.
  */
 import assert from "node:assert/strict";
-import { type UserSettings, UsersFile } from "../lib/auth/users.ts";
-import { FileshareClient } from "../lib/client/client.ts";
 import type { FrameConn } from "../lib/protocol/conn.ts";
 import { encodeData } from "./_frames.ts";
 import {
+  connectAs,
   listTree,
   rawSession,
   runTool,
+  setUser,
   sha256File,
   startServer,
-  type TestServer,
 } from "./_helpers.ts";
 
 const CAROL = { name: "carol", password: "carol-password-1" };
 const SECRET = "carol's secret";
-
-/** Adds a user or changes one's settings in the running server's users file. */
-async function setUser(
-  srv: TestServer,
-  name: string,
-  settings: Partial<UserSettings>,
-  password?: string,
-): Promise<void> {
-  const users = (await UsersFile.load(srv.usersPath))!;
-  if (password !== undefined) await users.add(name, password, { ...settings, iterations: 4096 });
-  else users.set(name, settings);
-  await users.save();
-}
-
-function connectAs(srv: TestServer, user: { name: string; password: string }) {
-  return FileshareClient.connect({
-    hostname: "127.0.0.1",
-    port: srv.port,
-    user: user.name,
-    password: user.password,
-    tls: srv.tls,
-  });
-}
 
 /** Sends one request on a raw session and reads its answer (sending an upload's body). */
 async function request(

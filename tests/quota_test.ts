@@ -3,7 +3,6 @@
  * nothing kept of a refused one; `df` in the library, the CLI and the shell.
  */
 import assert from "node:assert/strict";
-import { type UserSettings, UsersFile } from "../lib/auth/users.ts";
 import { FileshareError } from "../lib/protocol/errors.ts";
 import { EAGER_MAX_BYTES } from "../lib/protocol/messages.ts";
 import { UploadAdmission, UploadLedger } from "../lib/server/quota.ts";
@@ -17,19 +16,13 @@ import {
   listTree,
   rawSession,
   runTool,
+  setUser,
   spawnServer,
   startServer,
-  type TestServer,
   USERS,
   writeTestUsers,
 } from "./_helpers.ts";
 import type { FileshareClient } from "../lib/client/client.ts";
-
-async function setUser(srv: TestServer, name: string, settings: Partial<UserSettings>) {
-  const users = (await UsersFile.load(srv.usersPath))!;
-  users.set(name, settings);
-  await users.save();
-}
 
 /** Uploads `size` bytes of `fill` from memory. */
 function put(client: FileshareClient, path: string, size: number, overwrite = false, fill = 1) {
