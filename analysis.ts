@@ -18,6 +18,7 @@ import { renderHtml } from "./lib/report/html/render_html.ts";
 import { writeReport } from "./lib/report/write_report.ts";
 import { reportCliError, UsageError } from "./lib/cli/errors.ts";
 import { userPath } from "./lib/cli/paths.ts";
+import { parseIntFlag } from "./lib/cli/int_flag.ts";
 import { HELP_OPTIONS, helpOrVersion } from "./lib/cli/help.ts";
 
 const USAGE = `Usage: analysis [LOG ...] [options]
@@ -32,6 +33,8 @@ Options:
                             given) or an age such as 30m, 2h, 7d
   --until TIME              only events up to TIME (same forms)
   --user NAME               only events of this user
+  --workers N               parse with N worker threads beside the report's (default 0;
+                            worth trying on 4 or more cores: no gain measured on 2)
   -h, --help                show this help
   --version                 print the version
 
@@ -54,6 +57,7 @@ export async function main(args: string[]): Promise<number> {
         since: { type: "string" },
         until: { type: "string" },
         user: { type: "string" },
+        workers: { type: "string" },
         ...HELP_OPTIONS,
       },
     });
@@ -77,7 +81,13 @@ export async function main(args: string[]): Promise<number> {
       throw new UsageError("--since is after --until");
     }
     const paths = (positionals.length > 0 ? positionals : ["fileshare.jsonl"]).map(userPath);
-    const report = await analyze(await logSet(paths), { since, until, user: values.user });
+    const workers = parseIntFlag(values.workers, "workers", { fallback: 0, max: 64 });
+    const report = await analyze(await logSet(paths), {
+      since,
+      until,
+      user: values.user,
+      workers,
+    });
     const text = RENDERERS[format](report);
     if (values.out) {
       const out = userPath(values.out);

@@ -5,6 +5,7 @@ import { type LogEvent, LogReadError, readEvents } from "../lib/report/read_log.
 import { planSegments } from "../lib/report/_segments.ts";
 import { writeSampleLog } from "../bench/gen_log.ts";
 import type { Report } from "../lib/report/report.ts";
+import { runTool } from "./_helpers.ts";
 
 /** The report without the time it was made. */
 function figures(r: Report): Omit<Report, "generated"> {
@@ -87,6 +88,25 @@ Deno.test("analyze() with parsing workers reports an unreadable log as one threa
     assert.ok(one instanceof LogReadError && many instanceof LogReadError);
     assert.equal(many.message, one.message);
     assert.match(many.message, /missing\.jsonl/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("analysis --workers N gives the same report as without, and refuses a bad count", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fileshare-parallel-" });
+  try {
+    await messyLog(`${dir}/a.jsonl`, 9, false);
+    const plain = await runTool("analysis", ["a.jsonl", "--format", "json"], { cwd: dir });
+    const many = await runTool("analysis", ["a.jsonl", "--format", "json", "--workers", "2"], {
+      cwd: dir,
+    });
+    assert.equal(many.code, 0, many.stderr);
+    const strip = (text: string) => ({ ...JSON.parse(text), generated: null });
+    assert.deepEqual(strip(many.stdout), strip(plain.stdout));
+    const bad = await runTool("analysis", ["a.jsonl", "--workers", "two"], { cwd: dir });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Invalid --workers "two"/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -14,7 +14,7 @@ export interface AnalyzeOptions {
   /**
    * Parsing workers beside this thread (default 0: parse here). Measured on the 2-core
    * machine, 1,000,000 server lines: 2 workers 2.7-2.9 s and 285 MiB against 2.7 s and 140 MiB
-   * in one thread, so they are off until they pay (more cores, or a cheaper hand-over).
+   * in one thread, so they are off unless asked for (`analysis --workers N`).
    */
   workers?: number;
   /** Bytes per segment handed to a worker (default 16 MiB; smaller in tests). */
