@@ -174,7 +174,10 @@ export interface UsersStorage {
 export function fileUsersStorage(path: string): UsersStorage {
   const version = async () => {
     try {
-      return String((await Deno.stat(path)).mtime?.getTime() ?? 0);
+      // The inode too: saves replace the file (rename), and two saves within one tick of the
+      // file system's coarse clock share an mtime (a quick user set was missed).
+      const info = await Deno.stat(path);
+      return `${info.mtime?.getTime() ?? 0}:${info.ino ?? 0}:${info.size}`;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
       throw err;
