@@ -625,7 +625,7 @@ async function main(): Promise<number> {
       store: options.store.url,
       size: options.store.size,
       replicas: options.store.replicas,
-      repeat: options.scale.name === "full" ? 3 : 1,
+      repeat: options.scale.repeat,
       log: (line) => console.error(`bench: ${line}`),
     })
     : await runBench(options.scale, options.skip);

@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { FileshareClient } from "../lib/client/client.ts";
 import { NULL_SINK } from "../lib/load/pattern_source.ts";
 import { NatsCluster } from "../tests/_nats.ts";
-import { runTool, spawnServer, USERS } from "../tests/_helpers.ts";
+import { type ChildServer, runTool, spawnServer, USERS } from "../tests/_helpers.ts";
 import { fmt, fmtSize, type Row } from "./_table.ts";
 
 /** What the NATS case measures. */
@@ -28,7 +28,7 @@ export interface NatsBenchOptions {
   size: number;
   /** Replicas of the buckets and the ceiling's stream (default 3). */
   replicas: number;
-  /** Runs of each measurement; the median counts. */
+  /** Rounds of ceiling-then-fileshare; the median ratio counts, best and spread are shown. */
   repeat: number;
   log(line: string): void;
 }
@@ -112,7 +112,45 @@ async function ceiling(
   }
 }
 
-/** Runs the NATS case; returns table rows (id `n`) and JSON figures. */
+/** One round's figures, MB/s: the ceiling, then fileshare with and without TLS. */
+interface Round {
+  ceilingPut: number;
+  ceilingGet: number;
+  up: number;
+  down: number;
+  upPlain: number;
+  downPlain: number;
+}
+
+/** Uploads and downloads one `size`-byte file through `client`, SHA-256 checked at both ends. */
+async function transfer(
+  client: FileshareClient,
+  size: number,
+  sha: string,
+  name: string,
+): Promise<{ up: number; down: number }> {
+  const up = await client.upload(source(size), size, name);
+  if (up.sha256 !== sha) throw new Error("upload: SHA-256 differs from the source");
+  const down = await client.download(name, () => Promise.resolve(NULL_SINK));
+  if (down.sha256 !== sha || down.bytes !== size) {
+    throw new Error("download: SHA-256 differs from the source");
+  }
+  await client.delete(name);
+  return { up: rate(size, up.ms), down: rate(size, down.ms) };
+}
+
+/** `median (best; min-max)` of per-round ratios, e.g. `0.62x (best 0.71x; 0.55-0.71)`. */
+function ratios(xs: readonly number[]): string {
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return `${fmt(median(xs))}x, best ${fmt(hi)}x, ${fmt(lo)}-${fmt(hi)}`;
+}
+
+/**
+ * Runs the NATS case; returns table rows (id `n`) and JSON figures. Each round measures the
+ * ceiling and then fileshare right after it, so a ratio compares figures of one moment of a
+ * shared machine; the table gives the median ratio, the best and the spread over rounds.
+ */
 export async function runNatsBench(
   o: NatsBenchOptions,
 ): Promise<{ rows: Row[]; json: Record<string, unknown> }> {
@@ -123,12 +161,7 @@ export async function runNatsBench(
   const url = `nats://${servers.join(",")}`;
   const bucket = `bench-${crypto.randomUUID().slice(0, 8)}`;
   const dir = await Deno.makeTempDir({ prefix: "fileshare-nats-bench-" });
-  const figures = {
-    ceilingPut: [] as number[],
-    ceilingGet: [] as number[],
-    up: [] as number[],
-    down: [] as number[],
-  };
+  const rounds: Round[] = [];
   try {
     const common = ["--store", url, "--bucket", bucket, "--replicas", String(o.replicas)];
     for (const u of Object.values(USERS)) {
@@ -144,53 +177,56 @@ export async function runNatsBench(
       ], { cwd: dir, stdin: `${u.password}\n` });
       if (r.code !== 0) throw new Error(`user add failed: ${r.stderr}`);
     }
-    const srv = await spawnServer(dir, ["--log", "bench.jsonl", ...common]);
-    try {
-      const client = await FileshareClient.connect({
+    await using srv = await spawnServer(dir, ["--log", "bench.jsonl", ...common]);
+    await using plain = await spawnServer(dir, ["--log", "plain.jsonl", "--no-tls", ...common]);
+    const login = (port: number, tls: ChildServer["tls"]) =>
+      FileshareClient.connect({
         hostname: "127.0.0.1",
-        port: srv.port,
+        port,
         user: USERS.alice.name,
         password: USERS.alice.password,
+        tls,
       });
-      try {
-        const expected = createHash("sha256");
-        const probe = source(o.size);
-        const buf = new Uint8Array(MiB);
-        for (let n; (n = await probe.read(buf)) !== null;) expected.update(buf.subarray(0, n));
-        const sha = expected.digest("hex");
-        for (let i = 0; i < o.repeat; i++) {
-          o.log(`ceiling ${i + 1}/${o.repeat}: raw JetStream publish of ${fmtSize(o.size)}`);
-          const raw = await ceiling(servers, o.size, o.replicas);
-          figures.ceilingPut.push(raw.put);
-          figures.ceilingGet.push(raw.get);
-          o.log(`fileshare ${i + 1}/${o.repeat}: upload and download of ${fmtSize(o.size)}`);
-          const up = await client.upload(source(o.size), o.size, `big-${i}.bin`);
-          if (up.sha256 !== sha) throw new Error("upload: SHA-256 differs from the source");
-          figures.up.push(rate(o.size, up.ms));
-          const down = await client.download(`big-${i}.bin`, () => Promise.resolve(NULL_SINK));
-          if (down.sha256 !== sha || down.bytes !== o.size) {
-            throw new Error("download: SHA-256 differs from the source");
-          }
-          figures.down.push(rate(o.size, down.ms));
-          await client.delete(`big-${i}.bin`);
-        }
-      } finally {
-        client.close();
+    const client = await login(srv.port, srv.tls);
+    const plainClient = await login(plain.port, false);
+    try {
+      const expected = createHash("sha256");
+      const probe = source(o.size);
+      const buf = new Uint8Array(MiB);
+      for (let n; (n = await probe.read(buf)) !== null;) expected.update(buf.subarray(0, n));
+      const sha = expected.digest("hex");
+      for (let i = 0; i < o.repeat; i++) {
+        o.log(`round ${i + 1}/${o.repeat}: raw JetStream publish of ${fmtSize(o.size)}`);
+        const raw = await ceiling(servers, o.size, o.replicas);
+        o.log(`round ${i + 1}/${o.repeat}: upload and download of ${fmtSize(o.size)}, TLS`);
+        const tls = await transfer(client, o.size, sha, `big-${i}.bin`);
+        o.log(`round ${i + 1}/${o.repeat}: the same without TLS`);
+        const clear = await transfer(plainClient, o.size, sha, `plain-${i}.bin`);
+        rounds.push({
+          ceilingPut: raw.put,
+          ceilingGet: raw.get,
+          up: tls.up,
+          down: tls.down,
+          upPlain: clear.up,
+          downPlain: clear.down,
+        });
       }
     } finally {
-      await srv.stop();
+      client.close();
+      plainClient.close();
     }
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     await cluster?.stop();
   }
-  const m = {
-    ceilingPut: median(figures.ceilingPut),
-    ceilingGet: median(figures.ceilingGet),
-    up: median(figures.up),
-    down: median(figures.down),
-  };
+  const col = (k: keyof Round) => rounds.map((r) => r[k]);
+  const ratio = (k: keyof Round) => rounds.map((r) => r[k] / r.ceilingPut);
+  const m = Object.fromEntries(
+    (Object.keys(rounds[0]) as (keyof Round)[]).map((k) => [k, median(col(k))]),
+  ) as unknown as Round;
+  const met = (k: keyof Round) => median(ratio(k)) >= 0.7;
   const r = `R${o.replicas}`;
+  const size = fmtSize(o.size);
   const rows: Row[] = [
     {
       id: "n",
@@ -208,18 +244,35 @@ export async function runNatsBench(
     },
     {
       id: "n",
-      what: `fileshare on NATS upload ${fmtSize(o.size)} (${fmt(m.up / m.ceilingPut)}x)`,
+      what: `fileshare on NATS upload ${size} (${ratios(ratio("up"))})`,
       value: `${fmt(m.up)} MB/s`,
       target: ">= 0.7x publish",
-      met: m.up >= 0.7 * m.ceilingPut,
+      met: met("up"),
     },
     {
       id: "n",
-      what: `fileshare on NATS download ${fmtSize(o.size)} (${fmt(m.down / m.ceilingPut)}x)`,
+      what: `fileshare on NATS download ${size} (${ratios(ratio("down"))})`,
       value: `${fmt(m.down)} MB/s`,
       target: ">= 0.7x publish",
-      met: m.down >= 0.7 * m.ceilingPut,
+      met: met("down"),
+    },
+    {
+      id: "n",
+      what: `  the same upload, --no-tls (${ratios(ratio("upPlain"))})`,
+      value: `${fmt(m.upPlain)} MB/s`,
+      target: "-",
+      met: null,
+    },
+    {
+      id: "n",
+      what: `  the same download, --no-tls (${ratios(ratio("downPlain"))})`,
+      value: `${fmt(m.downPlain)} MB/s`,
+      target: "-",
+      met: null,
     },
   ];
-  return { rows, json: { nats: { replicas: o.replicas, size: o.size, runs: figures, median: m } } };
+  return {
+    rows,
+    json: { nats: { replicas: o.replicas, size: o.size, rounds, median: m } },
+  };
 }
