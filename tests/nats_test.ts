@@ -340,14 +340,19 @@ Deno.test({
         assert.deepEqual(await download(cb, "before.bin"), { bytes: 3 << 20, sha256: s1.sha256 });
         await cluster!.restart(0);
         await waitForCatchUp(bucket);
-        // During a transfer: it completes or fails clearly, and nothing partial is visible.
-        const s3 = source(24 << 20, 12);
+        // During a transfer, at a fixed point: once its first chunks are stored, the node that
+        // leads the bucket's stream dies (the hardest case: the election happens mid-upload).
+        // The upload completes or fails clearly, and nothing partial is visible.
+        const s3 = gated(source(24 << 20, 12), 4 << 20);
+        const stored = (await chunkSubjects(bucket)).length;
         const during = ca.upload(s3, 24 << 20, "during.bin").then(
           () => "ok",
           (e) => e,
         );
-        await new Promise((r) => setTimeout(r, 300));
-        await cluster!.kill(1);
+        await waitChunks(bucket, (n) => n > stored);
+        const leader = await streamLeader(bucket);
+        await cluster!.kill(leader);
+        s3.open();
         const outcome = await during;
         if (outcome === "ok") acked.set("during.bin", s3.sha256);
         else {
@@ -362,7 +367,7 @@ Deno.test({
         await cc.upload(s4, 1 << 20, "after.bin");
         acked.set("after.bin", s4.sha256);
         if (cc !== ca) cc.close();
-        await cluster!.restart(1);
+        await cluster!.restart(leader);
         await waitForCatchUp(bucket);
         for (const [name, sha] of acked) {
           assert.equal((await download(cb, name)).sha256, sha, name);
@@ -379,6 +384,44 @@ Deno.test({
     }
   },
 });
+
+/**
+ * A source that gives its first `first` bytes at once and then waits for {@link open}: a test
+ * can act at a fixed point of an upload, whatever the machine's speed.
+ */
+function gated(
+  src: { read(p: Uint8Array): Promise<number | null>; sha256: string },
+  first: number,
+): { read(p: Uint8Array): Promise<number | null>; sha256: string; open(): void } {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let done = 0;
+  return {
+    sha256: src.sha256,
+    open,
+    read: async (p) => {
+      if (done >= first) await gate;
+      const n = await src.read(done < first ? p.subarray(0, Math.min(p.length, first - done)) : p);
+      done += n ?? 0;
+      return n;
+    },
+  };
+}
+
+/** Index of the cluster node (n1 = 0) leading the bucket's stream. */
+async function streamLeader(bucket: string): Promise<number> {
+  const { connect } = await import("@nats-io/transport-node");
+  const { jetstreamManager } = await import("@nats-io/jetstream");
+  const nc = await connect({ servers: cluster!.servers });
+  try {
+    const si = await (await jetstreamManager(nc)).streams.info(`OBJ_${bucket}`);
+    const m = /^n(\d+)$/.exec(si.cluster?.leader ?? "");
+    if (m === null) throw new Error(`no leader for OBJ_${bucket}`);
+    return Number(m[1]) - 1;
+  } finally {
+    await nc.close();
+  }
+}
 
 async function waitForCatchUp(bucket: string): Promise<void> {
   const end = Date.now() + 20_000;
@@ -449,24 +492,83 @@ Deno.test({
   },
 });
 
-/** Waits until the number of chunk subjects (uploads with chunks) satisfies `ok`. */
-async function waitChunks(bucket: string, ok: (n: number) => boolean): Promise<void> {
+/** The chunk subjects of the bucket (one per upload with chunks). */
+async function chunkSubjects(bucket: string): Promise<string[]> {
   const { connect } = await import("@nats-io/transport-node");
   const { jetstreamManager } = await import("@nats-io/jetstream");
   const nc = await connect({ servers: cluster!.servers });
   try {
     const jsm = await jetstreamManager(nc);
-    const end = Date.now() + 10_000;
-    for (;;) {
-      const si = await jsm.streams.info(`OBJ_${bucket}`, { subjects_filter: `$O.${bucket}.C.>` });
-      if (ok(Object.keys(si.state.subjects ?? {}).length)) return;
-      if (Date.now() > end) throw new Error("chunk subjects never reached the expected count");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const si = await jsm.streams.info(`OBJ_${bucket}`, { subjects_filter: `$O.${bucket}.C.>` });
+    return Object.keys(si.state.subjects ?? {});
   } finally {
     await nc.close();
   }
 }
+
+/** Waits until the number of chunk subjects (uploads with chunks) satisfies `ok`. */
+async function waitChunks(bucket: string, ok: (n: number) => boolean): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!ok((await chunkSubjects(bucket)).length)) {
+    if (Date.now() > end) throw new Error("chunk subjects never reached the expected count");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+Deno.test({
+  name:
+    "NatsStore: NATS gone entirely mid-upload gives a one-line error, leaves nothing partial, and the server serves again when it returns",
+  ...loose,
+  fn: async () => {
+    const bucket = bucketName();
+    // Short retries: while the whole cluster is down a command fails after about this long.
+    const a = await natsServer(bucket, { retryMs: 2_000 });
+    try {
+      const c = await a.connect();
+      const kept = source(1 << 20, 20);
+      try {
+        await c.upload(kept, 1 << 20, "kept.bin");
+        const lost = gated(source(24 << 20, 21), 4 << 20);
+        const during = c.upload(lost, 24 << 20, "lost.bin").then(() => "ok", (e) => e);
+        await waitChunks(bucket, (n) => n > 1);
+        await Promise.all([0, 1, 2].map((i) => cluster!.kill(i)));
+        lost.open();
+        const err = await during;
+        assert.ok(err instanceof FileshareError, String(err));
+        assert.equal(err.code, "UNAVAILABLE");
+        assert.match(err.message, /^Cannot upload "lost\.bin": shared storage unavailable \(.+\)$/);
+        // The server stays up and says clearly that its storage is gone.
+        await assert.rejects(
+          c.list(""),
+          (e) =>
+            e instanceof FileshareError && e.code === "UNAVAILABLE" &&
+            /^Cannot list "\/": shared storage unavailable \(.+\)$/.test(e.message),
+        );
+      } finally {
+        c.close();
+      }
+      await Promise.all([0, 1, 2].map((i) => cluster!.restart(i)));
+      await waitForCatchUp(bucket);
+      const c2 = await a.connect();
+      try {
+        // Nothing of the interrupted upload is visible, and its chunks go with the next sweep.
+        assert.deepEqual((await c2.list("")).map((e) => e.name), ["kept.bin"]);
+        await a.store.sweep();
+        await waitChunks(bucket, (n) => n === 1);
+        assert.equal((await download(c2, "kept.bin")).sha256, kept.sha256);
+        const again = source(3 << 20, 22);
+        assert.equal((await c2.upload(again, 3 << 20, "again.bin")).sha256, again.sha256);
+        assert.equal((await download(c2, "again.bin")).sha256, again.sha256);
+      } finally {
+        c2.close();
+      }
+    } finally {
+      await Promise.all([0, 1, 2].map((i) => cluster!.restart(i)));
+      await a.close();
+      await destroyBuckets(bucket);
+    }
+  },
+});
 
 Deno.test({
   name: "NATS cluster: stopped after the NATS tests",

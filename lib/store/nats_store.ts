@@ -1,17 +1,13 @@
-import { connect, headers, type NatsConnection, nuid } from "@nats-io/transport-node";
-import {
-  DeliverPolicy,
-  jetstream,
-  JetStreamApiCodes,
-  type JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-  type PubAck,
-  StorageType,
-} from "@nats-io/jetstream";
-import { type ObjectStore, Objm } from "@nats-io/obj";
-import { type KV, Kvm } from "@nats-io/kv";
+/**
+ * The NATS backend of the storage seam: files in a JetStream Object Store bucket shared by
+ * every server pointed at it. The parts: `_nats_connect.ts` (connection and buckets),
+ * `_nats_meta.ts` (records and subjects), `_nats_writer.ts` (uploads), `_nats_reader.ts`
+ * (downloads), `nats_errors.ts` (retries through failovers, error mapping).
+ *
+ * @module
+ */
+import { type NatsConnection, nuid } from "@nats-io/transport-node";
+import type { KV } from "@nats-io/kv";
 import type { RemotePath } from "./paths.ts";
 import { PrefixedStore } from "./prefixed_store.ts";
 import {
@@ -24,6 +20,23 @@ import {
   type StoreWriter,
   type WriteOptions,
 } from "./store.ts";
+import { isWrongLastSequence, mapNatsError, retrying } from "./nats_errors.ts";
+import {
+  type Bucket,
+  chunkSubject,
+  decodeName,
+  EMPTY_SHA256,
+  lastMeta,
+  markerName,
+  metaPrefix,
+  publishMeta,
+  purgeChunks,
+  type ServerMeta,
+  sha256Digest,
+} from "./_nats_meta.ts";
+import { connectBucket, LIVE_TTL_MS } from "./_nats_connect.ts";
+import { NatsWriter } from "./_nats_writer.ts";
+import { NatsReader } from "./_nats_reader.ts";
 
 /** Options of {@link NatsStore.open}. */
 export interface NatsStoreOptions {
@@ -41,6 +54,11 @@ export interface NatsStoreOptions {
   window?: number;
   /** How long one request to NATS may take (ms, default 10 000). */
   timeoutMs?: number;
+  /**
+   * How long lookups, listings, purges and reads retry a transient failure (no leader yet,
+   * no responders, a timeout) before the command fails as unavailable (ms, default 20 000).
+   */
+  retryMs?: number;
   /** How often leftovers of crashed servers are looked for (ms, default 60 000; 0: only at open). */
   sweepIntervalMs?: number;
   /** Connection name shown by the NATS server. */
@@ -52,127 +70,31 @@ export interface NatsStoreOptions {
   liveTtlMs?: number;
 }
 
-const MiB = 1 << 20;
-/** Servers that stop refreshing their entry here are taken for dead after this long. */
-const LIVE_TTL_MS = 30_000;
-/** A reader with no chunk for this long checks whether the object was replaced meanwhile. */
-const READ_PROBE_MS = 2_000;
-/** A reader with no chunk for this long gives up (the cluster stays unable to serve it). */
-const READ_STALL_MS = 60_000;
-
-function isApiError(err: unknown, code: number): err is JetStreamApiError {
-  return err instanceof Error && (err as { code?: unknown }).code === code &&
-    err.name.includes("JetStreamApiError");
-}
-
-/** Maps a NATS failure to a {@link StoreError}: a full bucket, or storage unavailable. */
-export function mapNatsError(err: unknown, path: string): StoreError {
-  if (err instanceof StoreError) return err;
-  const msg = err instanceof Error ? err.message : String(err);
-  if (/maximum bytes|insufficient resources|storage.*exceeded|resource limits/i.test(msg)) {
-    return new StoreError("storage_full", path, "the shared storage is full", { cause: err });
-  }
-  return new StoreError("storage_unavailable", path, `shared storage unavailable (${msg})`, {
-    cause: err,
-  });
-}
-
-/** Failures a cluster recovers from by itself (leader election, a node restarting). */
-function isTransient(err: unknown): boolean {
-  const msg = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-  return /timeout|no responders|503|not (yet )?ready|leader|unavailable|reconnect/i.test(msg);
-}
-
-/**
- * Runs an idempotent request again while the failure is transient, for up to about
- * `budgetMs`: reads and lookups ride out a node's failover instead of failing the command.
- */
-async function retrying<T>(fn: () => Promise<T>, budgetMs = 15_000): Promise<T> {
-  const end = Date.now() + budgetMs;
-  for (let delay = 100;; delay = Math.min(delay * 2, 2_000)) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!isTransient(err) || Date.now() + delay > end) throw err;
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
-}
-
-function hexToBase64Url(hex: string): string {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
-}
-
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * The subject token of an object name: base64url (padded) of its UTF-8 bytes, as the Go
- * client and `nats object` write it. (The JS library's own encoder takes Latin-1 only.)
- */
-export function encodeName(name: string): string {
-  const bytes = utf8.encode(name);
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_");
-}
-
-/** The object name of a subject token made by {@link encodeName}; null if malformed. */
-export function decodeName(token: string): string | null {
-  try {
-    const bin = atob(token.replace(/-/g, "+").replace(/_/g, "/"));
-    return fromUtf8.decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-  } catch {
-    return null;
-  }
-}
-
-/** The object name of a folder marker: the folder's path with a trailing slash. */
-function markerName(path: RemotePath): string {
-  return `${path.text}/`;
-}
-
-/** The object-store meta record, as the NATS servers and other clients expect it. */
-interface ServerMeta {
-  name: string;
-  bucket: string;
-  nuid: string;
-  size: number;
-  chunks: number;
-  mtime: string;
-  digest: string;
-  deleted: boolean;
-  options?: { max_chunk_size?: number };
-  headers?: Record<string, string[]>;
-}
-
 /**
  * A {@link Store} in a NATS JetStream Object Store bucket, shared by every server pointed at
  * it. Files are objects named by their path; folders are a naming convention over the flat
  * bucket (`a/b/` marks folder `a/b`, so empty folders stay). Uploads stream their chunks with
  * several publishes in flight and become visible only when the meta record is published, with
- * the bucket's expected-last-sequence check making "create only if absent" atomic.
+ * the bucket's expected-last-sequence check making "create only if absent" atomic. Lookups
+ * and listings read from the stream's leader and retry through a failover.
  *
  * Chunks of an upload that never finished (its server crashed) are found by a periodic sweep
  * and purged once their server has stopped announcing itself in the `<bucket>-live` KV bucket,
  * so the in-flight uploads of live servers are never touched.
+ *
+ * @example
+ * ```ts ignore
+ * await using store = await NatsStore.open({ servers: ["127.0.0.1:4222"], bucket: "files" });
+ * for await (const e of store.list({ segments: [], text: "" })) console.log(e.name);
+ * ```
  */
 export class NatsStore implements Store {
   #nc: NatsConnection;
-  #js: JetStreamClient;
-  #jsm: JetStreamManager;
-  #os: ObjectStore;
+  #bucket: Bucket;
   #live: KV;
-  #bucket: string;
-  #stream: string;
   #id = nuid.next();
   #chunk: number;
   #window: number;
-  #timeout: number;
   #writes = new Set<NatsWriter>();
   #timers: ReturnType<typeof setInterval>[] = [];
   #sweeping: Promise<void> | null = null;
@@ -188,99 +110,36 @@ export class NatsStore implements Store {
   };
 
   private constructor(
-    parts: {
-      nc: NatsConnection;
-      js: JetStreamClient;
-      jsm: JetStreamManager;
-      os: ObjectStore;
-      live: KV;
-      bucket: string;
-      chunk: number;
-      window: number;
-      timeout: number;
-      location: string;
-    },
+    parts: { nc: NatsConnection; bucket: Bucket; live: KV; chunk: number; window: number },
+    location: string,
   ) {
     this.#nc = parts.nc;
-    this.#js = parts.js;
-    this.#jsm = parts.jsm;
-    this.#os = parts.os;
-    this.#live = parts.live;
     this.#bucket = parts.bucket;
-    this.#stream = `OBJ_${parts.bucket}`;
+    this.#live = parts.live;
     this.#chunk = parts.chunk;
     this.#window = parts.window;
-    this.#timeout = parts.timeout;
-    this.#location = parts.location;
+    this.#location = location;
   }
 
   /**
-   * Connects, creates the bucket on first use, announces this server as live and removes
+   * Connects, creates the buckets on first use, announces this server as live and removes
    * leftovers of crashed servers. Throws `storage_unavailable` when NATS cannot be reached.
    */
   static async open(options: NatsStoreOptions): Promise<NatsStore> {
-    const bucket = options.bucket ?? "fileshare";
-    if (!/^[-\w]+$/.test(bucket)) {
-      throw new TypeError(`Invalid bucket name "${bucket}": use letters, digits, "-" and "_"`);
-    }
-    const timeout = options.timeoutMs ?? 10_000;
-    const location = `nats://${options.servers.join(",")}/${bucket}`;
-    let nc: NatsConnection;
+    const connected = await connectBucket(options);
+    const location = `nats://${options.servers.join(",")}/${connected.bucket.name}`;
+    const store = new NatsStore({ ...connected, window: options.window ?? 8 }, location);
     try {
-      nc = await connect({
-        servers: options.servers,
-        name: options.name ?? "fileshare",
-        timeout,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 250,
-        waitOnFirstConnect: false,
-      });
-    } catch (err) {
-      throw new StoreError(
-        "storage_unavailable",
-        "",
-        `cannot reach NATS at ${options.servers.join(", ")} (${(err as Error).message})`,
-        { cause: err },
-      );
-    }
-    try {
-      const js = jetstream(nc, { timeout });
-      const jsm = await js.jetstreamManager();
-      const replicas = options.replicas ?? (nc.info?.cluster ? 3 : 1);
-      const os = await new Objm(js).create(bucket, {
-        replicas,
-        storage: StorageType.File,
-        ...(options.maxBytes ? { max_bytes: options.maxBytes } : {}),
-      });
-      const live = await new Kvm(js).create(`${bucket}-live`, {
-        replicas,
-        ttl: options.liveTtlMs ?? LIVE_TTL_MS,
-        history: 1,
-      });
-      const maxPayload = nc.info?.max_payload ?? MiB;
-      const chunk = Math.min(options.chunkBytes ?? MiB, maxPayload, MiB);
-      const store = new NatsStore({
-        nc,
-        js,
-        jsm,
-        os,
-        live,
-        bucket,
-        chunk,
-        window: options.window ?? 8,
-        timeout,
-        location,
-      });
       await store.#announce();
-      const refresh = Math.max(100, ((await live.status()).ttl || LIVE_TTL_MS) / 5);
+      const ttl = (await retrying(() => store.#live.status(), connected.bucket.retryMs)).ttl;
+      const refresh = Math.max(100, (ttl || LIVE_TTL_MS) / 5);
       store.#timers.push(setInterval(() => store.#announce().catch(() => {}), refresh));
       await store.sweep();
       const every = options.sweepIntervalMs ?? 60_000;
       if (every > 0) store.#timers.push(setInterval(() => store.sweep().catch(() => {}), every));
       return store;
     } catch (err) {
-      await nc.close().catch(() => {});
-      if (err instanceof StoreError) throw err;
+      await store.close();
       throw mapNatsError(err, "");
     }
   }
@@ -315,9 +174,8 @@ export class NatsStore implements Store {
   }
 
   async #sweep(): Promise<void> {
-    const chunkPrefix = `$O.${this.#bucket}.C.`;
-    const info = await this.#jsm.streams.info(this.#stream, { subjects_filter: `${chunkPrefix}>` });
-    const subjects = Object.keys(info.state.subjects ?? {});
+    const chunkPrefix = chunkSubject(this.#bucket, "");
+    const subjects = await this.#subjects(`${chunkPrefix}>`);
     if (subjects.length === 0) return;
     // Objects are read after the chunk subjects: an upload committed in between is referenced.
     const referenced = new Set((await this.#metas(await this.#names(""), "")).map((o) => o.nuid));
@@ -330,14 +188,21 @@ export class NatsStore implements Store {
       if (owner === this.#id) {
         if ([...this.#writes].some((w) => w.nuid === id)) continue;
       } else if (live.has(owner)) continue;
-      await this.#jsm.streams.purge(this.#stream, { filter: subject });
+      await purgeChunks(this.#bucket, id);
     }
+  }
+
+  /** The stream's subjects matching `filter`, from its leader, through a failover. */
+  async #subjects(filter: string): Promise<string[]> {
+    const { jsm, stream, retryMs } = this.#bucket;
+    const si = await retrying(() => jsm.streams.info(stream, { subjects_filter: filter }), retryMs);
+    return Object.keys(si.state.subjects ?? {});
   }
 
   /** The live meta record of `name`, read from the stream's leader; null if none. */
   async #info(name: string, path: string): Promise<ServerMeta | null> {
     try {
-      const last = await retrying(() => lastMeta(this.#jsm, this.#stream, this.#bucket, name));
+      const last = await lastMeta(this.#bucket, name);
       return last && !last.meta.deleted ? last.meta : null;
     } catch (err) {
       throw mapNatsError(err, path);
@@ -354,13 +219,10 @@ export class NatsStore implements Store {
    * it, whichever server made it.
    */
   async #names(prefix: string): Promise<string[]> {
-    const head = `$O.${this.#bucket}.M.`;
+    const head = metaPrefix(this.#bucket);
     try {
-      const si = await retrying(() =>
-        this.#jsm.streams.info(this.#stream, { subjects_filter: `${head}>` })
-      );
       const out: string[] = [];
-      for (const subject of Object.keys(si.state.subjects ?? {})) {
+      for (const subject of await this.#subjects(`${head}>`)) {
         const name = decodeName(subject.slice(head.length));
         if (name !== null && name.startsWith(prefix)) out.push(name);
       }
@@ -382,22 +244,22 @@ export class NatsStore implements Store {
 
   /** Ensures the parent folder of `path` exists (a file on the way: not_found). */
   async #requireParent(path: RemotePath): Promise<void> {
-    const parent = {
-      segments: path.segments.slice(0, -1),
-      text: path.segments.slice(0, -1).join("/"),
-    };
-    if (!(await this.#isFolder(parent))) {
+    const segments = path.segments.slice(0, -1);
+    if (!(await this.#isFolder({ segments, text: segments.join("/") }))) {
       throw new StoreError("not_found", path.text, "not found");
     }
   }
 
-  async *list(path: RemotePath): AsyncIterable<StoreEntry> {
-    if (!(await this.#isFolder(path))) {
-      if (await this.#info(path.text, path.text)) {
-        throw new StoreError("not_folder", path.text, "not a folder");
-      }
-      throw new StoreError("not_found", path.text, "not found");
+  /** Throws `not_folder` if `path` is a file, else `not_found`. */
+  async #notAFolder(path: RemotePath): Promise<never> {
+    if (await this.#info(path.text, path.text)) {
+      throw new StoreError("not_folder", path.text, "not a folder");
     }
+    throw new StoreError("not_found", path.text, "not found");
+  }
+
+  async *list(path: RemotePath): AsyncIterable<StoreEntry> {
+    if (!(await this.#isFolder(path))) await this.#notAFolder(path);
     const prefix = path.segments.length === 0 ? "" : `${path.text}/`;
     const out: StoreEntry[] = [];
     const children = (await this.#names(prefix)).filter((n) => {
@@ -426,9 +288,9 @@ export class NatsStore implements Store {
     }
     // A stalled read asks whether the name still refers to this upload's chunks.
     const current = async () => (await this.#info(path.text, path.text))?.nuid === info.nuid;
-    const reader = new NatsReader(this.#js, this.#stream, this.#bucket, info, path.text, current);
+    const reader = new NatsReader(this.#bucket, info, path.text, current);
     try {
-      await retrying(() => reader.start());
+      await retrying(() => reader.start(), this.#bucket.retryMs);
     } catch (err) {
       await reader.close();
       throw mapNatsError(err, path.text);
@@ -447,9 +309,6 @@ export class NatsStore implements Store {
       throw new StoreError("exists_file", path.text, "file already exists");
     }
     const writer: NatsWriter = new NatsWriter({
-      js: this.#js,
-      jsm: this.#jsm,
-      stream: this.#stream,
       bucket: this.#bucket,
       name: path.text,
       nuid: `${this.#id}_${nuid.next()}`,
@@ -457,7 +316,6 @@ export class NatsStore implements Store {
       mtime: options.mtime,
       chunk: this.#chunk,
       window: this.#window,
-      timeout: this.#timeout,
       isFolder: () => this.#isFolder(path),
       done: () => this.#writes.delete(writer),
     });
@@ -477,15 +335,11 @@ export class NatsStore implements Store {
   /** Marks `name` deleted (the record stays, rolled up to one) and purges its chunks. */
   async #delete(name: string, path: string): Promise<void> {
     try {
-      const last = await retrying(() => lastMeta(this.#jsm, this.#stream, this.#bucket, name));
+      const last = await lastMeta(this.#bucket, name);
       if (last === null || last.meta.deleted) return;
       const gone: ServerMeta = { ...last.meta, deleted: true, size: 0, chunks: 0, digest: "" };
-      await retrying(() => publishMeta(this.#js, this.#bucket, gone, undefined, this.#timeout));
-      await retrying(() =>
-        this.#jsm.streams.purge(this.#stream, {
-          filter: `$O.${this.#bucket}.C.${last.meta.nuid}`,
-        })
-      );
+      await retrying(() => publishMeta(this.#bucket, gone), this.#bucket.retryMs);
+      await purgeChunks(this.#bucket, last.meta.nuid);
     } catch (err) {
       throw mapNatsError(err, path);
     }
@@ -512,17 +366,18 @@ export class NatsStore implements Store {
   async #putMarker(path: RemotePath): Promise<void> {
     const meta: ServerMeta = {
       name: markerName(path),
-      bucket: this.#bucket,
+      bucket: this.#bucket.name,
       nuid: `${this.#id}_${nuid.next()}`,
       size: 0,
       chunks: 0,
       mtime: new Date().toISOString(),
-      digest: `SHA-256=${hexToBase64Url(EMPTY_SHA256)}`,
+      digest: sha256Digest(EMPTY_SHA256),
       deleted: false,
       options: { max_chunk_size: this.#chunk },
     };
     try {
-      await publishMeta(this.#js, this.#bucket, meta, undefined, this.#timeout);
+      // A marker published twice is still one marker (the newer rolls up the older).
+      await retrying(() => publishMeta(this.#bucket, meta), this.#bucket.retryMs);
     } catch (err) {
       throw mapNatsError(err, path.text);
     }
@@ -532,12 +387,7 @@ export class NatsStore implements Store {
     if (path.segments.length === 0) {
       throw new StoreError("denied", "", "the shared folder itself cannot be removed");
     }
-    if (!(await this.#isFolder(path))) {
-      if (await this.#info(path.text, path.text)) {
-        throw new StoreError("not_folder", path.text, "not a folder");
-      }
-      throw new StoreError("not_found", path.text, "not found");
-    }
+    if (!(await this.#isFolder(path))) await this.#notAFolder(path);
     const marker = markerName(path);
     const inside = await this.#metas(
       (await this.#names(marker)).filter((n) => n !== marker),
@@ -624,25 +474,20 @@ export class NatsStore implements Store {
    * `name`'s record without purging the chunks the new record refers to. */
   async #move(name: string, target: string, overwrite: boolean, path: string): Promise<void> {
     try {
-      const last = await retrying(() => lastMeta(this.#jsm, this.#stream, this.#bucket, name));
+      const last = await lastMeta(this.#bucket, name);
       if (last === null || last.meta.deleted) return;
-      const old = await retrying(() => lastMeta(this.#jsm, this.#stream, this.#bucket, target));
+      const old = await lastMeta(this.#bucket, target);
       const live = old !== null && !old.meta.deleted;
       if (live && !overwrite) throw new StoreError("exists_file", path, "file already exists");
       const moved: ServerMeta = { ...last.meta, name: target };
-      await publishMeta(this.#js, this.#bucket, moved, old?.seq ?? 0, this.#timeout);
+      await publishMeta(this.#bucket, moved, old?.seq ?? 0);
       const gone: ServerMeta = { ...last.meta, deleted: true, size: 0, chunks: 0, digest: "" };
-      await retrying(() => publishMeta(this.#js, this.#bucket, gone, undefined, this.#timeout));
+      await retrying(() => publishMeta(this.#bucket, gone), this.#bucket.retryMs);
       if (live && old.meta.nuid !== last.meta.nuid) {
-        await this.#jsm.streams.purge(this.#stream, {
-          filter: `$O.${this.#bucket}.C.${old.meta.nuid}`,
-        }).catch(() => {});
+        await purgeChunks(this.#bucket, old.meta.nuid).catch(() => {});
       }
     } catch (err) {
-      if (
-        isApiError(err, JetStreamApiCodes.StreamWrongLastSequence) ||
-        /wrong last sequence/i.test(String((err as Error).message))
-      ) {
+      if (isWrongLastSequence(err)) {
         throw new StoreError("exists_file", path, "file already exists");
       }
       throw mapNatsError(err, path);
@@ -661,292 +506,6 @@ export class NatsStore implements Store {
     await this.abortAll();
     await this.#live.delete(`srv.${this.#id}`).catch(() => {});
     await this.#nc.close().catch(() => {});
-  }
-}
-
-const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-/**
- * Publishes an object's meta record (which makes it visible), rolling up older records of the
- * name. With `expectedLast` the publish succeeds only if the name's last record is still that
- * one (0: none): the atomic check against racing writers.
- */
-async function publishMeta(
-  js: JetStreamClient,
-  bucket: string,
-  meta: ServerMeta,
-  expectedLast: number | undefined,
-  timeout: number,
-): Promise<PubAck> {
-  const h = headers();
-  h.set("Nats-Rollup", "sub");
-  const subject = `$O.${bucket}.M.${encodeName(meta.name)}`;
-  return await js.publish(subject, JSON.stringify(meta), {
-    headers: h,
-    timeout,
-    ...(expectedLast !== undefined ? { expect: { lastSubjectSequence: expectedLast } } : {}),
-  });
-}
-
-/** The last meta record of a name: its stream sequence and whether it is a live object. */
-async function lastMeta(
-  jsm: JetStreamManager,
-  stream: string,
-  bucket: string,
-  name: string,
-): Promise<{ seq: number; meta: ServerMeta } | null> {
-  const subject = `$O.${bucket}.M.${encodeName(name)}`;
-  const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
-  if (m === null) return null;
-  return { seq: m.seq, meta: m.json<ServerMeta>() };
-}
-
-interface WriterParts {
-  js: JetStreamClient;
-  jsm: JetStreamManager;
-  stream: string;
-  bucket: string;
-  name: string;
-  nuid: string;
-  overwrite: boolean;
-  mtime?: Date;
-  chunk: number;
-  window: number;
-  timeout: number;
-  isFolder: () => Promise<boolean>;
-  done: () => void;
-}
-
-class NatsWriter implements StoreWriter {
-  readonly nuid: string;
-  #p: WriterParts;
-  #subject: string;
-  #buf: Uint8Array;
-  #fill = 0;
-  #size = 0;
-  #chunks = 0;
-  #inflight: Promise<unknown>[] = [];
-  #failed: unknown = null;
-  #finished = false;
-  #published = false;
-
-  constructor(p: WriterParts) {
-    this.#p = p;
-    this.nuid = p.nuid;
-    this.#subject = `$O.${p.bucket}.C.${p.nuid}`;
-    this.#buf = new Uint8Array(p.chunk);
-  }
-
-  #check(): void {
-    if (this.#failed !== null) throw mapNatsError(this.#failed, this.#p.name);
-    if (this.#finished) {
-      throw new StoreError("storage_unavailable", this.#p.name, "write aborted");
-    }
-  }
-
-  /** Publishes the full buffer as one chunk; at most `window` publishes await their ack. */
-  async #flush(): Promise<void> {
-    const payload = this.#buf.subarray(0, this.#fill);
-    // The publish may still hold the bytes after it returns: the next chunk gets a new buffer.
-    this.#buf = new Uint8Array(this.#p.chunk);
-    this.#fill = 0;
-    this.#chunks++;
-    this.#published = true;
-    const ack = this.#p.js.publish(this.#subject, payload, { timeout: this.#p.timeout });
-    ack.catch((err) => (this.#failed ??= err));
-    this.#inflight.push(ack);
-    while (this.#inflight.length >= this.#p.window) {
-      await this.#inflight.shift()!.catch(() => {});
-      this.#check();
-    }
-  }
-
-  async write(chunk: Uint8Array): Promise<void> {
-    this.#check();
-    let off = 0;
-    while (off < chunk.length) {
-      const n = Math.min(chunk.length - off, this.#buf.length - this.#fill);
-      this.#buf.set(chunk.subarray(off, off + n), this.#fill);
-      this.#fill += n;
-      off += n;
-      this.#size += n;
-      if (this.#fill === this.#buf.length) await this.#flush();
-    }
-  }
-
-  async commit(sha256: string): Promise<void> {
-    this.#check();
-    const name = this.#p.name;
-    try {
-      if (this.#fill > 0) await this.#flush();
-      for (const ack of this.#inflight.splice(0)) await ack.catch(() => {});
-      this.#check();
-      if (await this.#p.isFolder()) {
-        throw new StoreError("exists_folder", name, "a folder has that name");
-      }
-      const meta: ServerMeta = {
-        name,
-        bucket: this.#p.bucket,
-        nuid: this.nuid,
-        size: this.#size,
-        chunks: this.#chunks,
-        mtime: (this.#p.mtime ?? new Date()).toISOString(),
-        digest: `SHA-256=${hexToBase64Url(sha256)}`,
-        deleted: false,
-        options: { max_chunk_size: this.#p.chunk },
-      };
-      // Publish only over the record seen just before: a racing writer makes this fail, and
-      // then an overwrite tries again over the newer record, a create reports the file.
-      for (let attempt = 0;; attempt++) {
-        const last = await retrying(() =>
-          lastMeta(this.#p.jsm, this.#p.stream, this.#p.bucket, name)
-        );
-        if (last?.meta.nuid === this.nuid) {
-          // An earlier attempt was stored though its acknowledgement was lost.
-          this.#finished = true;
-          this.#p.done();
-          return;
-        }
-        const live = last !== null && !last.meta.deleted;
-        if (live && !this.#p.overwrite) {
-          throw new StoreError("exists_file", name, "file already exists");
-        }
-        try {
-          await publishMeta(this.#p.js, this.#p.bucket, meta, last?.seq ?? 0, this.#p.timeout);
-        } catch (err) {
-          const raced = isApiError(err, JetStreamApiCodes.StreamWrongLastSequence) ||
-            /wrong last sequence/i.test(String((err as Error).message));
-          if (attempt < 8 && (raced || isTransient(err))) {
-            if (!raced) await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
-            continue;
-          }
-          throw err;
-        }
-        this.#finished = true;
-        this.#p.done();
-        if (live && last.meta.nuid !== this.nuid) {
-          // The replaced content: its readers fail cleanly rather than mix versions.
-          await this.#p.jsm.streams.purge(this.#p.stream, {
-            filter: `$O.${this.#p.bucket}.C.${last.meta.nuid}`,
-          }).catch(() => {});
-        }
-        return;
-      }
-    } catch (err) {
-      await this.abort();
-      throw mapNatsError(err, name);
-    }
-  }
-
-  async abort(): Promise<void> {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#p.done();
-    for (const ack of this.#inflight.splice(0)) await ack.catch(() => {});
-    // Nothing of this upload is visible (no meta record); its chunks go now, or, if NATS is
-    // unreachable, with a later sweep.
-    if (this.#published) {
-      await this.#p.jsm.streams.purge(this.#p.stream, { filter: this.#subject }).catch(() => {});
-    }
-  }
-}
-
-class NatsReader implements StoreReader {
-  readonly size: number;
-  readonly mtime: Date;
-  #js: JetStreamClient;
-  #stream: string;
-  #subject: string;
-  #path: string;
-  #current: () => Promise<boolean>;
-  #messages: AsyncIterator<JsMsg> | null = null;
-  #stop: (() => void) | null = null;
-  #cur: Uint8Array = new Uint8Array(0);
-  #off = 0;
-  #done = 0;
-  #closed = false;
-
-  constructor(
-    js: JetStreamClient,
-    stream: string,
-    bucket: string,
-    info: ServerMeta,
-    path: string,
-    current: () => Promise<boolean>,
-  ) {
-    this.#js = js;
-    this.#current = current;
-    this.#stream = stream;
-    this.#subject = `$O.${bucket}.C.${info.nuid}`;
-    this.size = info.size;
-    this.mtime = new Date(info.mtime);
-    this.#path = path;
-  }
-
-  /** Starts an ordered consumer over the object's chunks, a few chunks buffered ahead. */
-  async start(): Promise<void> {
-    if (this.size === 0) return;
-    const consumer = await this.#js.consumers.get(this.#stream, {
-      filter_subjects: this.#subject,
-      deliver_policy: DeliverPolicy.All,
-    });
-    const messages = await consumer.consume({ max_messages: 4 });
-    this.#stop = () => messages.stop();
-    this.#messages = messages[Symbol.asyncIterator]();
-  }
-
-  async #next(): Promise<Uint8Array> {
-    const it = this.#messages!;
-    const next = it.next();
-    const stalled = Date.now() + READ_STALL_MS;
-    for (;;) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const tick = new Promise<"tick">((r) => (timer = setTimeout(() => r("tick"), READ_PROBE_MS)));
-      const got = await Promise.race([next, tick]).finally(() => clearTimeout(timer));
-      if (got !== "tick") {
-        if (got.done) throw new Error("chunk stream ended early");
-        return got.value.data;
-      }
-      // No chunk for a while: fail at once if the name now refers to other content (its
-      // chunks are being purged); otherwise keep waiting (a node may be failing over).
-      const current = await this.#current().catch(() => true);
-      if (!current || Date.now() > stalled) {
-        next.catch(() => {});
-        throw new StoreError(
-          "storage_unavailable",
-          this.#path,
-          current
-            ? "no data from the shared storage"
-            : "file was replaced or deleted while being read",
-        );
-      }
-    }
-  }
-
-  async read(p: Uint8Array): Promise<number | null> {
-    if (this.#done >= this.size) return null;
-    if (this.#closed) throw new StoreError("storage_unavailable", this.#path, "reader is closed");
-    try {
-      while (this.#off >= this.#cur.length) {
-        this.#cur = await this.#next();
-        this.#off = 0;
-      }
-    } catch (err) {
-      throw mapNatsError(err, this.#path);
-    }
-    const n = Math.min(p.length, this.#cur.length - this.#off, this.size - this.#done);
-    p.set(this.#cur.subarray(this.#off, this.#off + n));
-    this.#off += n;
-    this.#done += n;
-    return n;
-  }
-
-  close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#stop?.();
-    }
-    return Promise.resolve();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
