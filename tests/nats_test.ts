@@ -528,8 +528,8 @@ Deno.test({
       const kept = source(1 << 20, 20);
       try {
         await c.upload(kept, 1 << 20, "kept.bin");
-        const lost = gated(source(24 << 20, 21), 4 << 20);
-        const during = c.upload(lost, 24 << 20, "lost.bin").then(() => "ok", (e) => e);
+        const lost = gated(source(12 << 20, 21), 4 << 20);
+        const during = c.upload(lost, 12 << 20, "lost.bin").then(() => "ok", (e) => e);
         await waitChunks(bucket, (n) => n > 1);
         await Promise.all([0, 1, 2].map((i) => cluster!.kill(i)));
         lost.open();
