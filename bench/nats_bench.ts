@@ -19,6 +19,7 @@ import { NULL_SINK } from "../lib/load/pattern_source.ts";
 import { NatsCluster } from "../tests/_nats.ts";
 import { type ChildServer, runTool, spawnServer, USERS } from "../tests/_helpers.ts";
 import { fmt, fmtSize, type Row } from "./_table.ts";
+import { cpuSeconds } from "./_proc.ts";
 
 /** What the NATS case measures. */
 export interface NatsBenchOptions {
@@ -65,12 +66,40 @@ function source(size: number): { read(p: Uint8Array): Promise<number | null> } {
   };
 }
 
-/** Raw JetStream: publish `size` bytes as 1 MiB messages, `window` in flight; then read. */
+/** CPU milliseconds used so far by each process group a measurement involves. */
+type CpuProbe = () => Record<string, number>;
+
+/** CPU milliseconds (user + system) used so far by `pids` together (0 for unreadable ones). */
+function cpuMs(pids: readonly number[]): number {
+  let ms = 0;
+  for (const pid of pids) {
+    const c = cpuSeconds(pid);
+    if (c) ms += (c.user + c.system) * 1000;
+  }
+  return ms;
+}
+
+/** CPU ms per MiB of each group between two probes. */
+function perMiB(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  size: number,
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.keys(after).map((k) => [k, (after[k] - before[k]) / (size / MiB)]),
+  );
+}
+
+/**
+ * Raw JetStream: publish `size` bytes as 1 MiB messages, `window` in flight; then read. The
+ * CPU the publish phase cost comes back per MiB.
+ */
 async function ceiling(
   servers: string[],
   size: number,
   replicas: number,
-): Promise<{ put: number; get: number }> {
+  probe: CpuProbe,
+): Promise<{ put: number; get: number; cpu: Record<string, number> }> {
   const nc = await connect({ servers });
   try {
     const js = jetstream(nc, { timeout: 30_000 });
@@ -87,6 +116,7 @@ async function ceiling(
       crypto.getRandomValues(payload.subarray(0, 65536));
       const window = 8;
       const inflight: Promise<unknown>[] = [];
+      const c0 = probe();
       const t0 = performance.now();
       for (let sent = 0; sent < size; sent += MiB) {
         inflight.push(js.publish(`${name}.data`, payload.subarray(0, Math.min(MiB, size - sent))));
@@ -94,6 +124,7 @@ async function ceiling(
       }
       await Promise.all(inflight);
       const put = rate(size, performance.now() - t0);
+      const cpu = perMiB(c0, probe(), size);
       const consumer = await js.consumers.get(name, { filter_subjects: `${name}.data` });
       const t1 = performance.now();
       const messages = await consumer.consume({ max_messages: 4 });
@@ -103,7 +134,7 @@ async function ceiling(
         if (got >= size) break;
       }
       const get = rate(size, performance.now() - t1);
-      return { put, get };
+      return { put, get, cpu };
     } finally {
       await jsm.streams.delete(name).catch(() => {});
     }
@@ -128,15 +159,18 @@ async function transfer(
   size: number,
   sha: string,
   name: string,
-): Promise<{ up: number; down: number }> {
+  probe: CpuProbe,
+): Promise<{ up: number; down: number; cpu: Record<string, number> }> {
+  const c0 = probe();
   const up = await client.upload(source(size), size, name);
+  const cpu = perMiB(c0, probe(), size);
   if (up.sha256 !== sha) throw new Error("upload: SHA-256 differs from the source");
   const down = await client.download(name, () => Promise.resolve(NULL_SINK));
   if (down.sha256 !== sha || down.bytes !== size) {
     throw new Error("download: SHA-256 differs from the source");
   }
   await client.delete(name);
-  return { up: rate(size, up.ms), down: rate(size, down.ms) };
+  return { up: rate(size, up.ms), down: rate(size, down.ms), cpu };
 }
 
 /** `median (best; min-max)` of per-round ratios, e.g. `0.62x (best 0.71x; 0.55-0.71)`. */
@@ -162,6 +196,8 @@ export async function runNatsBench(
   const bucket = `bench-${crypto.randomUUID().slice(0, 8)}`;
   const dir = await Deno.makeTempDir({ prefix: "fileshare-nats-bench-" });
   const rounds: Round[] = [];
+  /** CPU ms per MiB of each round's publish phases, by process group. */
+  const cpu: Record<"raw" | "up" | "upPlain", Record<string, number>>[] = [];
   try {
     const common = ["--store", url, "--bucket", bucket, "--replicas", String(o.replicas)];
     for (const u of Object.values(USERS)) {
@@ -195,13 +231,21 @@ export async function runNatsBench(
       const buf = new Uint8Array(MiB);
       for (let n; (n = await probe.read(buf)) !== null;) expected.update(buf.subarray(0, n));
       const sha = expected.digest("hex");
+      const natsPids = cluster?.pids ?? [];
+      const rawProbe = () => ({ publisher: cpuMs([Deno.pid]), nats: cpuMs(natsPids) });
+      const upProbe = (server: ChildServer) => () => ({
+        client: cpuMs([Deno.pid]),
+        server: cpuMs([server.process.pid]),
+        nats: cpuMs(natsPids),
+      });
       for (let i = 0; i < o.repeat; i++) {
         o.log(`round ${i + 1}/${o.repeat}: raw JetStream publish of ${fmtSize(o.size)}`);
-        const raw = await ceiling(servers, o.size, o.replicas);
+        const raw = await ceiling(servers, o.size, o.replicas, rawProbe);
         o.log(`round ${i + 1}/${o.repeat}: upload and download of ${fmtSize(o.size)}, TLS`);
-        const tls = await transfer(client, o.size, sha, `big-${i}.bin`);
+        const tls = await transfer(client, o.size, sha, `big-${i}.bin`, upProbe(srv));
         o.log(`round ${i + 1}/${o.repeat}: the same without TLS`);
-        const clear = await transfer(plainClient, o.size, sha, `plain-${i}.bin`);
+        const clear = await transfer(plainClient, o.size, sha, `plain-${i}.bin`, upProbe(plain));
+        cpu.push({ raw: raw.cpu, up: tls.cpu, upPlain: clear.cpu });
         rounds.push({
           ceilingPut: raw.put,
           ceilingGet: raw.get,
@@ -271,8 +315,52 @@ export async function runNatsBench(
       met: null,
     },
   ];
+  // Where the CPU goes, medians over rounds: on a busy machine the transfer that costs more
+  // CPU per MiB gets through more slowly, whatever its pipelining.
+  const cpuMedian = (k: "raw" | "up" | "upPlain") =>
+    Object.fromEntries(Object.keys(cpu[0][k]).map((g) => [g, median(cpu.map((c) => c[k][g]))]));
+  const cpuText = (c: Record<string, number>) =>
+    `${fmt(Object.values(c).reduce((a, b) => a + b, 0))} (${
+      Object.entries(c).map(([g, v]) => `${g} ${fmt(v)}`).join(" + ")
+    })`;
+  const raw = cpuMedian("raw");
+  const up = cpuMedian("up");
+  const upPlain = cpuMedian("upPlain");
+  if (cluster !== null) {
+    rows.push(
+      {
+        id: "n",
+        what: "  CPU ms per MiB, raw publish",
+        value: cpuText(raw),
+        target: "-",
+        met: null,
+      },
+      {
+        id: "n",
+        what: "  CPU ms per MiB, upload (TLS)",
+        value: cpuText(up),
+        target: "-",
+        met: null,
+      },
+      {
+        id: "n",
+        what: "  CPU ms per MiB, upload (--no-tls)",
+        value: cpuText(upPlain),
+        target: "-",
+        met: null,
+      },
+    );
+  }
   return {
     rows,
-    json: { nats: { replicas: o.replicas, size: o.size, rounds, median: m } },
+    json: {
+      nats: {
+        replicas: o.replicas,
+        size: o.size,
+        rounds,
+        median: m,
+        cpuMsPerMiB: { rounds: cpu, median: { raw, up, upPlain } },
+      },
+    },
   };
 }

@@ -93,6 +93,11 @@ ${cluster}
     return this.#nodes.map((n) => `127.0.0.1:${n.port}`);
   }
 
+  /** Process ids of the running nodes (for CPU accounting). */
+  get pids(): number[] {
+    return this.#nodes.flatMap((n) => (n.child ? [n.child.pid] : []));
+  }
+
   /** The `--store` value for the server CLI. */
   get url(): string {
     return `nats://${this.servers.join(",")}`;
