@@ -134,7 +134,8 @@ export class NatsStore implements Store {
       const ttl = (await retrying(() => store.#live.status(), connected.bucket.retryMs)).ttl;
       const refresh = Math.max(100, (ttl || LIVE_TTL_MS) / 5);
       store.#timers.push(setInterval(() => store.#announce().catch(() => {}), refresh));
-      await store.sweep();
+      // Leftovers wait for the next sweep if this one fails; serving need not.
+      await store.sweep().catch(() => {});
       const every = options.sweepIntervalMs ?? 60_000;
       if (every > 0) store.#timers.push(setInterval(() => store.sweep().catch(() => {}), every));
       return store;
@@ -179,8 +180,15 @@ export class NatsStore implements Store {
     if (subjects.length === 0) return;
     // Objects are read after the chunk subjects: an upload committed in between is referenced.
     const referenced = new Set((await this.#metas(await this.#names(""), "")).map((o) => o.nuid));
-    const live = new Set<string>();
-    for await (const k of await this.#live.keys("srv.*")) live.add(k.slice(4));
+    // The live list as the subjects of its stream, in one bounded request: the KV keys()
+    // iterator waits for a consumer that can hang after a node restart. A server that left
+    // cleanly keeps its delete marker until the TTL, which only delays the sweep of its chunks.
+    const liveHead = `$KV.${this.#bucket.name}-live.srv.`;
+    const live = new Set(
+      (await this.#subjects(`${liveHead}>`, `KV_${this.#bucket.name}-live`)).map((s) =>
+        s.slice(liveHead.length)
+      ),
+    );
     for (const subject of subjects) {
       const id = subject.slice(chunkPrefix.length);
       if (referenced.has(id)) continue;
@@ -192,9 +200,9 @@ export class NatsStore implements Store {
     }
   }
 
-  /** The stream's subjects matching `filter`, from its leader, through a failover. */
-  async #subjects(filter: string): Promise<string[]> {
-    const { jsm, stream, retryMs } = this.#bucket;
+  /** Subjects of `stream` (the bucket's) matching `filter`, from its leader, through a failover. */
+  async #subjects(filter: string, stream = this.#bucket.stream): Promise<string[]> {
+    const { jsm, retryMs } = this.#bucket;
     const si = await retrying(() => jsm.streams.info(stream, { subjects_filter: filter }), retryMs);
     return Object.keys(si.state.subjects ?? {});
   }
