@@ -89,6 +89,7 @@ export class FileshareClient implements AsyncDisposable {
   #readOnly: boolean;
   #version: number;
   #queue: Promise<unknown> = Promise.resolve();
+  #pending = 0;
 
   private constructor(
     conn: FrameConn,
@@ -173,6 +174,7 @@ export class FileshareClient implements AsyncDisposable {
         readOnly = login.readOnly;
         if (login.ticket && tickets) await tickets.put(where, options.user, login.ticket);
       }
+      conn.watchIdle();
       return new FileshareClient(
         conn,
         options.user,
@@ -216,13 +218,21 @@ export class FileshareClient implements AsyncDisposable {
     }
   }
 
-  /** Whether the connection is closed (after close() or a cancelled download). */
+  /**
+   * Whether the connection is closed: after close(), a cancelled download, or when the server
+   * hung up while the client was idle (its idle timeout); then connect again.
+   */
   get closed(): boolean {
     return this.#conn.closed;
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
+    this.#pending++;
+    const run = this.#queue.then(fn, fn).finally(() => {
+      // Between calls, notice at once when the server hangs up (its idle timeout), so that
+      // `closed` tells a caller to reconnect before its next request fails.
+      if (--this.#pending === 0) this.#conn.watchIdle();
+    });
     this.#queue = run.catch(() => {});
     return run;
   }

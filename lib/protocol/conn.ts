@@ -29,6 +29,11 @@ export interface FrameConnOptions {
 }
 
 const INITIAL_BUFFER = 1024;
+/** Buffer of the read that {@link FrameConn.watchIdle} keeps open. */
+const IDLE_READ_BYTES = 16 * 1024;
+
+/** How the idle read ended: the bytes it got (null at end of stream), or its error. */
+type IdleOutcome = { bytes: Uint8Array | null } | { error: unknown };
 /** Most bytes a corked connection holds back before writing them. */
 const CORK_BYTES = 64 * 1024;
 
@@ -60,6 +65,12 @@ export class FrameConn implements AsyncDisposable {
   #corked: Uint8Array[] | null = null;
   #corkedBytes = 0;
   #onClose: (() => void) | undefined;
+  /** A read started by {@link watchIdle}, not yet consumed by a caller's read. */
+  #idleRead: Promise<IdleOutcome> | null = null;
+  /** Whether nothing was read or written since {@link watchIdle} started its read. */
+  #idle = false;
+  /** Bytes the idle read got that no caller has read yet. */
+  #spill: Uint8Array | null = null;
 
   /** Wraps an open connection. */
   constructor(conn: Deno.Conn, options: FrameConnOptions = {}) {
@@ -197,10 +208,53 @@ export class FrameConn implements AsyncDisposable {
 
   /** Reads from the socket into `target`; null at end of stream. */
   async #read(target: Uint8Array, rated = true): Promise<number | null> {
+    this.#idle = false;
+    if (this.#idleRead) {
+      // The request this read waits for may still be corked: send it before waiting.
+      if (!this.#closed) await this.flush();
+      const outcome = await this.#guard(
+        this.#idleRead,
+        rated || this.#transfer,
+        (o) => ("bytes" in o ? o.bytes?.length ?? 0 : 0),
+      );
+      this.#idleRead = null;
+      if ("error" in outcome) return await this.#wrapErrors(Promise.reject(outcome.error));
+      if (outcome.bytes === null) return null;
+      this.#spill = outcome.bytes;
+    }
+    if (this.#spill) {
+      const n = Math.min(this.#spill.length, target.length);
+      target.set(this.#spill.subarray(0, n));
+      this.#spill = n < this.#spill.length ? this.#spill.subarray(n) : null;
+      return n;
+    }
     this.#checkOpen();
     // Never wait for the peer while holding back what it may be waiting for.
     await this.flush();
     return await this.#guard(this.#conn.read(target), rated || this.#transfer, (n) => n ?? 0);
+  }
+
+  /**
+   * Watches the connection while nothing is expected from the peer: one read is started, so a
+   * peer that hangs up meanwhile (a server's idle timeout) makes {@link closed} true at once,
+   * and a client reconnects instead of failing its next request. Bytes that arrive after the
+   * next request was sent are its answer and are kept for the next read; bytes that arrive
+   * before it break the protocol and close the connection.
+   */
+  watchIdle(): void {
+    if (this.#closed || this.#idleRead || this.#spill || this.#end > this.#start) return;
+    this.#idle = true;
+    const buf = new Uint8Array(IDLE_READ_BYTES);
+    this.#idleRead = this.#conn.read(buf).then(
+      (n): IdleOutcome => {
+        if (n === null || this.#idle) this.close();
+        return { bytes: n === null ? null : buf.subarray(0, n) };
+      },
+      (error): IdleOutcome => {
+        if (this.#idle) this.close();
+        return { error };
+      },
+    );
   }
 
   /**
@@ -315,7 +369,11 @@ export class FrameConn implements AsyncDisposable {
   /** Reads a MSG frame and fails if the peer closed instead. */
   async expectMessage(): Promise<Record<string, unknown>> {
     const msg = await this.readMessage();
-    if (msg === null) throw new ConnectionError("Connection closed by peer");
+    if (msg === null) {
+      // The peer is gone: say so in `closed`, so the next request reconnects instead of failing.
+      this.close();
+      throw new ConnectionError("Connection closed by peer");
+    }
     return msg;
   }
 
@@ -350,6 +408,7 @@ export class FrameConn implements AsyncDisposable {
   }
 
   async #writeNow(bytes: Uint8Array): Promise<void> {
+    this.#idle = false;
     let off = 0;
     while (off < bytes.length) {
       this.#checkOpen();
