@@ -3,8 +3,9 @@
  * the real client as a child process, tmux for the shell.
  */
 import assert from "node:assert/strict";
-import { startServer, USERS } from "./_helpers.ts";
+import { ROOT, runTool, startServer, USERS } from "./_helpers.ts";
 import { clientCommand, quote, Terminal } from "./_terminal.ts";
+import { peerKind } from "../lib/client/peer_kind.ts";
 
 const PROMPT = /alice@127\.0\.0\.1:\d+:\/>\s*$/m;
 
@@ -40,4 +41,73 @@ Deno.test("FileshareClient.closed turns true when the server hangs up between ca
   await using again = await srv.connect();
   assert.deepEqual((await again.list()).map((e) => e.name), ["kept"]);
   await assert.rejects(client.list(), /closed/);
+});
+
+Deno.test("client names an HTTP server at the address instead of a protocol error", async () => {
+  const ac = new AbortController();
+  const http = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    () => new Response("hello"),
+  );
+  try {
+    const where = `127.0.0.1:${http.addr.port}`;
+    const expected = new RegExp(`^${where} is not a fileshare server \\(it answered like HTTP\\)`);
+    for (const tls of [[], ["--no-tls"]]) {
+      const r = await runTool("client", ["--server", where, "--user", "alice", ...tls, "ls"], {
+        cwd: ROOT,
+        env: { FILESHARE_PASSWORD: "x" },
+      });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr.trim(), expected);
+      assert.equal(r.stderr.trim().split("\n").length, 1, "one line");
+    }
+  } finally {
+    ac.abort();
+    await http.finished;
+  }
+});
+
+Deno.test("client gives up in seconds on an address that accepts but never answers", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of listener) held.push(c);
+  })();
+  try {
+    const where = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+    const run = (tls: string[]) =>
+      runTool("client", ["--server", where, "--user", "alice", ...tls, "ls"], {
+        cwd: ROOT,
+        env: { FILESHARE_PASSWORD: "x" },
+      });
+    const [withTls, plain] = await Promise.all([run([]), run(["--no-tls"])]);
+    assert.equal(withTls.code, 1);
+    assert.match(
+      withTls.stderr.trim(),
+      new RegExp(`^${where} did not answer the TLS handshake in 10 s`),
+    );
+    assert.equal(plain.code, 1);
+    assert.match(
+      plain.stderr.trim(),
+      new RegExp(`^${where} did not answer the fileshare greeting in 10 s`),
+    );
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+  }
+});
+
+Deno.test({
+  name: "peerKind() tells HTTP, SSH, TLS and fileshare apart by their first bytes",
+  permissions: "none",
+  fn() {
+    const bytes = (s: string) => new TextEncoder().encode(s);
+    assert.equal(peerKind(bytes("HTTP/1.1 400 Bad Request")), "http");
+    assert.equal(peerKind(bytes("<!DOCTYPE HTML>")), "http");
+    assert.equal(peerKind(bytes("SSH-2.0-OpenSSH_9.2")), "ssh");
+    assert.equal(peerKind(new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02])), "tls");
+    assert.equal(peerKind(new Uint8Array([0x01, 0x00, 0x00, 0x00, 0x20])), "fileshare");
+    assert.equal(peerKind(bytes("+OK POP3")), "other");
+  },
 });

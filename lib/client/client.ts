@@ -55,8 +55,47 @@ import {
 import { scramLogin, startScramLogin } from "./scram_login.ts";
 import { startTicketLogin, ticketLogin } from "./ticket_login.ts";
 import { connectVerified } from "../tls/connect_tls.ts";
-import { tlsRequiredMessage } from "../tls/fetch_certificate.ts";
+import { NotTlsError, tlsRequiredMessage } from "../tls/fetch_certificate.ts";
 import { serverKey } from "../tls/known_servers.ts";
+import { connectTcp, hostPort } from "../connect_tcp.ts";
+import { HEADER_BYTES } from "../protocol/frame.ts";
+import { noAnswerMessage, notFileshareMessage, peerKind, probePeer } from "./peer_kind.ts";
+
+/** How long connecting, the TLS handshake and the server's first answer may take by default. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * Waits for the server's first bytes and checks that they start a fileshare message: anything
+ * else (an HTTP answer, a TLS alert to a clear-text client, silence) is reported as what it
+ * is, in one line that names the address.
+ */
+async function expectFileshare(
+  conn: FrameConn,
+  where: string,
+  plain: boolean,
+  ms: number,
+): Promise<void> {
+  let head: Uint8Array | null;
+  try {
+    head = await conn.peek(HEADER_BYTES);
+  } catch (err) {
+    if (err instanceof ConnectionError && err.code === "TIMEOUT") {
+      throw new ConnectionError(noAnswerMessage(where, "fileshare greeting", ms), {
+        cause: err,
+        timeout: true,
+      });
+    }
+    // A TLS server answers a clear-text greeting with a TLS alert or by hanging up.
+    if (plain) throw new ConnectionError(tlsRequiredMessage(where), { cause: err });
+    throw err;
+  }
+  const kind = head === null ? null : peerKind(head);
+  if (kind === "fileshare") return;
+  if (plain && (kind === "tls" || kind === null)) {
+    throw new ConnectionError(tlsRequiredMessage(where));
+  }
+  throw new ConnectionError(notFileshareMessage(where, kind));
+}
 
 /**
  * A logged-in connection to a fileshare server. Calls are queued, one request at a time;
@@ -126,45 +165,41 @@ export class FileshareClient implements AsyncDisposable {
    */
   static async connect(options: ConnectOptions): Promise<FileshareClient> {
     const timeoutMs = options.timeoutMs ?? 300_000;
+    const handshakeMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+    const where = hostPort(options.hostname, options.port);
     let raw: Deno.Conn;
     if (options.tls === false) {
-      try {
-        raw = await Deno.connect({ hostname: options.hostname, port: options.port });
-      } catch (err) {
-        throw new ConnectionError(
-          `Cannot connect to ${options.hostname}:${options.port}: ${(err as Error).message}`,
-          { cause: err },
-        );
-      }
+      raw = await connectTcp(options.hostname, options.port, handshakeMs);
     } else {
-      raw = await connectVerified({ ...options, timeoutMs }, options.tls ?? {});
+      try {
+        raw = await connectVerified({ ...options, timeoutMs: handshakeMs }, options.tls ?? {});
+      } catch (err) {
+        if (!(err instanceof NotTlsError)) throw err;
+        // Not TLS: a fileshare server run with --no-tls, or not a fileshare server at all.
+        const kind = await probePeer(options.hostname, options.port, handshakeMs);
+        if (kind === "fileshare") throw err;
+        throw new ConnectionError(notFileshareMessage(where, kind), { cause: err });
+      }
     }
-    const conn = new FrameConn(raw, { timeoutMs });
+    // Until the server's first answer shows it is a fileshare server, wait only seconds.
+    const conn = new FrameConn(raw, { timeoutMs: handshakeMs });
     try {
       const client = options.clientName ?? "fileshare-client";
       await conn.send(helloRequest(client, options.run || undefined));
-      const where = serverKey(options.hostname, options.port);
+      const key = serverKey(options.hostname, options.port);
       const tickets = options.tickets;
-      const stored = tickets ? await tickets.get(where, options.user) : null;
+      const stored = tickets ? await tickets.get(key, options.user) : null;
       // The first login step goes right behind the hello: a ticket's, else SCRAM's.
       let first = stored ? null : await startScramLogin(conn, options.user, tickets !== undefined);
       const ticketNonce = stored ? await startTicketLogin(conn, stored) : null;
-      let welcome: Record<string, unknown>;
-      try {
-        welcome = await conn.expectMessage();
-      } catch (err) {
-        // A TLS server answers a clear-text hello with a TLS alert or by hanging up.
-        if (options.tls === false && !(err instanceof ConnectionError && err.code === "TIMEOUT")) {
-          throw new ConnectionError(tlsRequiredMessage(where), { cause: err });
-        }
-        throw err;
-      }
-      const { version } = parseHelloResponse(welcome);
+      await expectFileshare(conn, where, options.tls === false, handshakeMs);
+      conn.timeoutMs = timeoutMs;
+      const { version } = parseHelloResponse(await conn.expectMessage());
       let readOnly = stored && ticketNonce ? await ticketLogin(conn, ticketNonce, stored) : null;
       if (readOnly === null) {
         if (stored) {
           // Refused (expired, revoked, new password): the full login, on the same connection.
-          await tickets!.delete(where, options.user);
+          await tickets!.delete(key, options.user);
           first = await startScramLogin(conn, options.user, true);
         }
         const password = typeof options.password === "function"
@@ -172,7 +207,7 @@ export class FileshareClient implements AsyncDisposable {
           : options.password;
         const login = await scramLogin(conn, first!, password);
         readOnly = login.readOnly;
-        if (login.ticket && tickets) await tickets.put(where, options.user, login.ticket);
+        if (login.ticket && tickets) await tickets.put(key, options.user, login.ticket);
       }
       conn.watchIdle();
       return new FileshareClient(

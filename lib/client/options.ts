@@ -33,7 +33,8 @@ export interface ConnectOptions {
   user: string;
   /**
    * The user's password; it never crosses the wire (SCRAM-SHA-256). A function is called only
-   * when the password is needed: not when a session ticket from `tickets` logs in.
+   * when the password is needed: not when a session ticket from `tickets` logs in, and only
+   * once the server has answered, so a prompt comes after a wrong address was reported.
    */
   password: string | (() => Promise<string>);
   /**
@@ -46,6 +47,11 @@ export interface ConnectOptions {
   run?: string;
   /** Give up on a read or write that waits this long (ms); default 300 s, 0 never. */
   timeoutMs?: number;
+  /**
+   * Give up on connecting, on the TLS handshake and on the server's first answer after this
+   * long (ms); default 10 s, 0 never. A wrong address fails in seconds, not minutes.
+   */
+  handshakeTimeoutMs?: number;
   /** Name and version sent in the handshake (default `fileshare-client`). */
   clientName?: string;
   /**

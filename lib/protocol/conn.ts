@@ -316,6 +316,21 @@ export class FrameConn implements AsyncDisposable {
     return true;
   }
 
+  /**
+   * Returns a copy of the next `n` bytes without consuming them (fewer if the peer closed
+   * after sending some), or null when it closed without sending any.
+   */
+  async peek(n: number): Promise<Uint8Array | null> {
+    try {
+      if (!(await this.#fill(n))) return null;
+    } catch (err) {
+      if (!(err instanceof ConnectionError) || this.#end === this.#start || this.#closed) {
+        throw err;
+      }
+    }
+    return this.#buf.slice(this.#start, Math.min(this.#end, this.#start + n));
+  }
+
   /** Reads the next frame header; null when the peer closed cleanly between frames. */
   async readHeader(): Promise<FrameHeader | null> {
     // Outside a transfer each frame gets a fresh budget; inside, the budget runs on.

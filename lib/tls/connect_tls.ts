@@ -1,6 +1,11 @@
 import { ConnectionError } from "../protocol/errors.ts";
+import { connectTcp } from "../connect_tcp.ts";
 import { certificateInfo } from "./x509.ts";
-import { fetchServerCertificate, notTlsMessage } from "./fetch_certificate.ts";
+import {
+  fetchServerCertificate,
+  handshakeTimeoutMessage,
+  NotTlsError,
+} from "./fetch_certificate.ts";
 import { certificatePem, pemCertificates } from "./fingerprint.ts";
 import { serverKey } from "./known_servers.ts";
 import { type ServerTrust, ServerTrustError } from "./trust.ts";
@@ -14,30 +19,22 @@ const fetched = new Map<string, Uint8Array[]>();
 export interface TlsTarget {
   hostname: string;
   port: number;
-  /** Give up on the handshake after this long (ms); 0 never. */
+  /** Give up on connecting, and on the handshake, after this long (ms); 0 never. */
   timeoutMs: number;
 }
 
-async function connectTcp(t: TlsTarget): Promise<Deno.TcpConn> {
-  try {
-    const raw = await Deno.connect({ hostname: t.hostname, port: t.port });
-    raw.setNoDelay(true);
-    return raw;
-  } catch (err) {
-    throw new ConnectionError(
-      `Cannot connect to ${serverKey(t.hostname, t.port)}: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-}
-
-async function withTimeout<T>(op: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+async function withTimeout<T>(
+  op: Promise<T>,
+  ms: number,
+  where: string,
+  onTimeout: () => void,
+): Promise<T> {
   if (ms <= 0) return await op;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       onTimeout();
-      reject(new ConnectionError(`No TLS answer in ${ms / 1000} s`, { timeout: true }));
+      reject(new ConnectionError(handshakeTimeoutMessage(where, ms), { timeout: true }));
     }, ms);
   });
   try {
@@ -62,12 +59,12 @@ async function handshake(
   caCerts: string[],
   verifyName: string,
 ): Promise<Deno.TlsConn> {
-  const raw = await connectTcp(t);
+  const raw = await connectTcp(t.hostname, t.port, t.timeoutMs);
   let conn: Deno.TlsConn | undefined;
   try {
     conn = await Deno.startTls(raw, { caCerts, hostname: verifyName });
     const c = conn;
-    await withTimeout(c.handshake(), t.timeoutMs, () => c.close());
+    await withTimeout(c.handshake(), t.timeoutMs, serverKey(t.hostname, t.port), () => c.close());
     return c;
   } catch (err) {
     try {
@@ -76,7 +73,7 @@ async function handshake(
       // already closed
     }
     if (err instanceof ConnectionError || isCertificateFailure(err)) throw err;
-    throw new ConnectionError(notTlsMessage(serverKey(t.hostname, t.port)), { cause: err });
+    throw new NotTlsError(serverKey(t.hostname, t.port), { cause: err });
   }
 }
 

@@ -1,5 +1,6 @@
 import tls from "node:tls";
 import { ConnectionError } from "../protocol/errors.ts";
+import { whyNotConnected } from "../connect_tcp.ts";
 import { isIpAddress } from "./x509.ts";
 
 /**
@@ -29,9 +30,7 @@ export function fetchServerCertificate(
     const timer = timeoutMs > 0
       ? setTimeout(() => {
         outcome ??= {
-          error: new ConnectionError(`No TLS answer from ${where} in ${timeoutMs / 1000} s`, {
-            timeout: true,
-          }),
+          error: new ConnectionError(handshakeTimeoutMessage(where, timeoutMs), { timeout: true }),
         };
         socket.destroy();
       }, timeoutMs)
@@ -72,16 +71,36 @@ function presentedChain(peer: tls.DetailedPeerCertificate | undefined): Uint8Arr
 
 function probeError(where: string, err: Error & { code?: string }): Error {
   const code = err.code ?? "";
-  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH") {
-    return new ConnectionError(`Cannot connect to ${where}: ${err.message}`, { cause: err });
+  if (/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)$/.test(code)) {
+    return new ConnectionError(`Cannot connect to ${where}: ${whyNotConnected(err)}`, {
+      cause: err,
+    });
   }
-  return new ConnectionError(notTlsMessage(where), { cause: err });
+  return new NotTlsError(where, { cause: err });
+}
+
+/**
+ * A TLS client reached a peer that does not speak TLS: a fileshare server run with
+ * `--no-tls`, or something that is not a fileshare server at all (the caller may probe).
+ */
+export class NotTlsError extends ConnectionError {
+  /** Creates the error for the server at `where` (`HOST:PORT`). */
+  constructor(readonly where: string, options?: ErrorOptions) {
+    super(notTlsMessage(where), options);
+    this.name = "NotTlsError";
+  }
 }
 
 /** The one line for a TLS client that reached a server without TLS. */
 export function notTlsMessage(where: string): string {
   return `The server at ${where} does not speak TLS (it may run with --no-tls: ` +
     `connect with --no-tls only if you trust the network)`;
+}
+
+/** The one line for a peer that accepted the connection but did not answer the handshake. */
+export function handshakeTimeoutMessage(where: string, ms: number): string {
+  return `${where} did not answer the TLS handshake in ${ms / 1000} s: is it a fileshare ` +
+    `server? Check the address and port`;
 }
 
 /** The one line for a client without TLS that reached a server with TLS. */
