@@ -111,3 +111,58 @@ Deno.test({
     assert.equal(peerKind(bytes("+OK POP3")), "other");
   },
 });
+
+Deno.test("interactiveLogin() asks only for the password again when --user named the user", async () => {
+  await using srv = await startServer();
+  await using t = await Terminal.start(
+    clientCommand([], ["--server", `127.0.0.1:${srv.port}`, "--user", "alice"]),
+  );
+  for (let i = 1; i <= 3; i++) {
+    // The i-th password prompt, right after the (i-1)-th failure.
+    await t.waitFor(new RegExp(`^(?:(?:.|\\n)*\\(try again\\)\\nPassword for alice:){${i - 1}}`));
+    await t.waitForLastLine(/^Password for alice:$/);
+    await t.type(`wrong-${i}`);
+  }
+  const text = await t.waitFor(/EXITED 1/);
+  assert.doesNotMatch(text, /User/, "never a user prompt, where a password would show");
+  assert.equal(text.match(/wrong user name or password \(try again\)/g)?.length, 2);
+  assert.equal(text.match(/wrong user name or password$/gm)?.length, 1, "the last error once");
+  assert.doesNotMatch(text, /wrong-\d/, "no typed password on the screen");
+});
+
+Deno.test("interactiveLogin() reports an unreachable server before asking for the password", async () => {
+  // A port where nothing listens: a listener opened and closed again.
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  await using t = await Terminal.start(
+    clientCommand([], ["--server", `127.0.0.1:${port}`, "--user", "alice"]),
+  );
+  const text = await t.waitFor(/Server \[127\.0\.0\.1:\d+\]:\s*$/m);
+  assert.match(text, /Cannot connect to 127\.0\.0\.1:\d+: connection refused .*\(try again\)/);
+  assert.doesNotMatch(text, /Password/, "the password was not asked for a server not there");
+  // The one-shot CLI too.
+  await using once = await Terminal.start(
+    clientCommand([], ["--server", `127.0.0.1:${port}`, "--user", "alice", "ls"]),
+  );
+  const screen = await once.waitFor(/EXITED 1/);
+  assert.match(screen, /Cannot connect to 127\.0\.0\.1:\d+: connection refused/);
+  assert.doesNotMatch(screen, /Password/);
+});
+
+Deno.test("interactiveLogin() asks again after a typing mistake at the server prompt", async () => {
+  await using srv = await startServer();
+  await using t = await Terminal.start(clientCommand([
+    `FILESHARE_PASSWORD=${quote(USERS.alice.password)}`,
+  ], ["--user", "alice"]));
+  await t.waitForLastLine(/^Server \[127\.0\.0\.1:9000\]:$/);
+  await t.type("127.0.0.1:99999");
+  await t.waitFor(/Invalid port in "127\.0\.0\.1:99999".*\nServer \[127\.0\.0\.1:9000\]:\s*$/m);
+  await t.type("local host");
+  await t.waitFor(/Invalid server address "local host".*\nServer \[127\.0\.0\.1:9000\]:\s*$/m);
+  await t.type(`127.0.0.1:${srv.port}`);
+  const text = await t.waitFor(PROMPT);
+  assert.doesNotMatch(text, /Usage:/);
+  await t.type("quit");
+  await t.waitFor(/EXITED 0/);
+});

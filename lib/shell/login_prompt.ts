@@ -27,8 +27,30 @@ export interface LoginDefaults {
 export const LOGIN_ATTEMPTS = 3;
 
 /**
+ * Asks on the terminal until it holds an address of the form HOST:PORT (Enter takes
+ * `current`); a typing mistake is said and asked again.
+ */
+async function askServer(current: string, err: (line: string) => void): Promise<string> {
+  for (;;) {
+    const answer = await promptLine(`Server [${current}]: `);
+    if (answer === null) throw new UsageError("No server given");
+    const typed = answer.trim() || current;
+    try {
+      parseServerAddress(typed);
+      return typed;
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      err(e.message);
+    }
+  }
+}
+
+/**
  * Asks on the terminal for the server (default shown), the user and the password (not
- * echoed), and connects; a failed login asks again, up to {@link LOGIN_ATTEMPTS} times.
+ * echoed), and connects; a failed login asks again, up to {@link LOGIN_ATTEMPTS} times. The
+ * password is asked only once the server has answered, so a wrong address is reported first;
+ * a user named by `--user` is never asked for, so a wrong password is followed by the
+ * password prompt again. The last failure is thrown, not printed.
  */
 export async function interactiveLogin(
   defaults: LoginDefaults,
@@ -38,14 +60,12 @@ export async function interactiveLogin(
   let user = defaults.user;
   let last: unknown = null;
   for (let attempt = 1; attempt <= LOGIN_ATTEMPTS; attempt++) {
+    // A server named by --server is asked for again only when it could not be reached.
     if (!defaults.serverGiven || attempt > 1 && !(last instanceof FileshareError)) {
-      const answer = await promptLine(`Server [${server}]: `);
-      if (answer === null) throw new UsageError("No server given");
-      if (answer.trim()) server = answer.trim();
+      server = await askServer(server, err);
     }
     const address = parseServerAddress(server);
-    // A user named by --user is not asked for again, except after a failed login.
-    if (!(defaults.userGiven && user && attempt === 1)) {
+    if (!(defaults.userGiven && user)) {
       const typed = await promptLine(user ? `User [${user}]: ` : "User: ");
       if (typed === null) throw new UsageError("No user name given");
       if (typed.trim()) user = typed.trim();
@@ -54,23 +74,30 @@ export async function interactiveLogin(
       err("A user name is needed");
       continue;
     }
-    const password = attempt === 1 && defaults.password !== undefined
-      ? defaults.password
-      : await promptHidden(`Password for ${user}: `);
-    if (password === null) throw new UsageError("No password given");
+    const name = user;
+    let password = attempt === 1 ? defaults.password : undefined;
     const login: ShellLogin = {
       ...address,
-      user,
-      password,
+      user: name,
+      password: "",
       clientName: CLIENT_NAME,
       tls: defaults.tls,
     };
     try {
-      return { client: await FileshareClient.connect(login), login };
+      const client = await FileshareClient.connect({
+        ...login,
+        password: async () => {
+          password ??= (await promptHidden(`Password for ${name}: `)) ?? undefined;
+          if (password === undefined) throw new UsageError("No password given");
+          return password;
+        },
+      });
+      return { client, login: { ...login, password: password! } };
     } catch (e) {
-      if (e instanceof ServerTrustError) throw e; // refused or changed: asking again cannot help
+      // Refused or changed certificates and a closed terminal: asking again cannot help.
+      if (e instanceof ServerTrustError || e instanceof UsageError) throw e;
       last = e;
-      err(errorLine(e) + (attempt < LOGIN_ATTEMPTS ? " (try again)" : ""));
+      if (attempt < LOGIN_ATTEMPTS) err(`${errorLine(e)} (try again)`);
     }
   }
   throw last;
