@@ -42,6 +42,7 @@ import { parseIntFlag } from "./lib/cli/int_flag.ts";
 import { HELP_OPTIONS, helpOrVersion } from "./lib/cli/help.ts";
 import { promptHidden, readStdinLine, stdinIsTerminal } from "./lib/cli/password.ts";
 import { serverTls, type ServerTlsFlags } from "./lib/cli/server_tls.ts";
+import { listenError, logError, rootError } from "./lib/cli/start_errors.ts";
 import type { ServerCertificate } from "./lib/tls/server_certificate.ts";
 
 const USAGE = `Usage:
@@ -254,9 +255,14 @@ async function openUsersStorage(
 }
 
 /** Opens the file store: the local root, or the NATS bucket. */
-function openStore(choice: StorageChoice, root: string, fsync: boolean): Promise<Store> {
-  if (choice.kind === "nats") return NatsStore.open(choice);
-  return LocalStore.open(userPath(root), { fsync });
+async function openStore(choice: StorageChoice, root: string, fsync: boolean): Promise<Store> {
+  if (choice.kind === "nats") return await NatsStore.open(choice);
+  const path = userPath(root);
+  try {
+    return await LocalStore.open(path, { fsync });
+  } catch (err) {
+    throw await rootError(path, err);
+  }
 }
 
 /** The checked flags of `server [options]`. */
@@ -470,22 +476,31 @@ async function serve(flags: ServeFlags): Promise<number> {
   const log = await ActivityLog.open(flags.log, {
     maxBytes: flags.logMaxBytes,
     keep: flags.logKeep,
+  }).catch((err) => {
+    throw logError(flags.log, err);
   });
-  const server = FileshareServer.listen({
-    hostname: flags.host,
-    port: flags.port,
-    idleTimeoutMs: flags.idleTimeoutMs,
-    graceMs: flags.graceMs,
-    maxConnections: flags.maxConnections,
-    maxUploadBytes: flags.maxUpload ?? undefined,
-    ...flags.limits,
-    serverName: SERVER_NAME,
-    defaultIterations: DEFAULT_ITERATIONS,
-    authFailDelayMs: 200,
-    ticketLifetimeMs: flags.ticketLifetimeMs,
-    loginGuard: { banMs: flags.banMs, allow: flags.trusted },
-    tls: tls ?? undefined,
-  }, { store, users, log });
+  let server: FileshareServer;
+  try {
+    server = FileshareServer.listen({
+      hostname: flags.host,
+      port: flags.port,
+      idleTimeoutMs: flags.idleTimeoutMs,
+      graceMs: flags.graceMs,
+      maxConnections: flags.maxConnections,
+      maxUploadBytes: flags.maxUpload ?? undefined,
+      ...flags.limits,
+      serverName: SERVER_NAME,
+      defaultIterations: DEFAULT_ITERATIONS,
+      authFailDelayMs: 200,
+      ticketLifetimeMs: flags.ticketLifetimeMs,
+      loginGuard: { banMs: flags.banMs, allow: flags.trusted },
+      tls: tls ?? undefined,
+    }, { store, users, log });
+  } catch (err) {
+    await store.close();
+    await log.close();
+    throw listenError(flags.host, flags.port, err);
+  }
   const started = performance.now();
   const { host } = flags;
   const port = server.addr.port;

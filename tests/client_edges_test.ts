@@ -3,7 +3,7 @@
  * the real client as a child process, tmux for the shell.
  */
 import assert from "node:assert/strict";
-import { ROOT, runTool, startServer, USERS } from "./_helpers.ts";
+import { listTree, ROOT, runTool, startServer, USERS } from "./_helpers.ts";
 import { clientCommand, quote, Terminal } from "./_terminal.ts";
 import { peerKind } from "../lib/client/peer_kind.ts";
 
@@ -165,4 +165,113 @@ Deno.test("interactiveLogin() asks again after a typing mistake at the server pr
   assert.doesNotMatch(text, /Usage:/);
   await t.type("quit");
   await t.waitFor(/EXITED 0/);
+});
+
+/** Deno internals, OS error numbers and temporary names a user should never read. */
+const INTERNALS = /os error|allow-all|Requires all|--allow|fileshare-part|Error:/;
+
+Deno.test("client download words local failures with the user's path, never the runtime's", async () => {
+  await using srv = await startServer();
+  const home = await Deno.makeTempDir({ prefix: "fileshare-edges-" });
+  try {
+    await Deno.writeTextFile(`${srv.root}/notes.txt`, "some notes");
+    const client = (...args: string[]) =>
+      runTool("client", ["--server", `127.0.0.1:${srv.port}`, "--user", "alice", ...args], {
+        cwd: home,
+        env: { FILESHARE_PASSWORD: USERS.alice.password },
+      });
+    // A device takes the bytes in place: there is nothing to replace and no temporary file.
+    let r = await client("download", "notes.txt", "/dev/null", "--overwrite");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^downloaded notes\.txt \(10 B\)/);
+    r = await client("download", "notes.txt", "missing/notes.txt");
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr.trim(),
+      `Cannot download "notes.txt": local folder "${home}/missing" does not exist`,
+    );
+    await Deno.writeTextFile(`${home}/plain`, "a file");
+    r = await client("download", "notes.txt", "plain/notes.txt");
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr.trim(),
+      /^Cannot download "notes\.txt": cannot write ".*plain\/notes\.txt": a part of the path is a file, not a folder$/,
+    );
+    r = await client("download", "notes.txt", "/proc/notes.txt");
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr.trim(),
+      /^Cannot download "notes\.txt": cannot write "\/proc\/notes\.txt": /,
+    );
+    assert.doesNotMatch(r.stderr, INTERNALS);
+    assert.deepEqual(await listTree(home), ["plain"], "no temporary file left");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("client upload into a missing remote folder names the folder and the side", async () => {
+  await using srv = await startServer();
+  const home = await Deno.makeTempDir({ prefix: "fileshare-edges-" });
+  try {
+    await Deno.writeTextFile(`${home}/mid.bin`, "middle");
+    await Deno.writeTextFile(`${srv.root}/notes.txt`, "a file");
+    const upload = (...args: string[]) =>
+      runTool(
+        "client",
+        ["--server", `127.0.0.1:${srv.port}`, "--user", "alice", "upload", ...args],
+        {
+          cwd: home,
+          env: { FILESHARE_PASSWORD: USERS.alice.password },
+        },
+      );
+    let r = await upload("mid.bin", "videos/");
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr.trim(),
+      'Cannot upload "videos/mid.bin": the remote folder "videos" does not exist (create it with mkdir)',
+    );
+    await Deno.mkdir(`${srv.root}/videos`);
+    r = await upload("mid.bin", "videos/2026/11/");
+    assert.match(r.stderr, /the remote folder "videos\/2026" does not exist/);
+    r = await upload("mid.bin", "notes.txt/mid.bin");
+    assert.match(r.stderr, /the remote "notes\.txt" is a file, not a folder/);
+    r = await upload("nothing.bin", "videos/");
+    assert.match(r.stderr, /^Cannot upload "nothing\.bin": local file not found/);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("server names the flag and the cause when --root, --host or --log cannot be used", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fileshare-edges-" });
+  try {
+    await Deno.writeTextFile(`${dir}/notes.txt`, "not a folder");
+    const server = (...args: string[]) =>
+      runTool("server", ["--port", "0", "--no-tls", ...args], { cwd: dir });
+    let r = await server("--host", "127.0.0.1", "--root", "notes.txt");
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr.trim().split("\n").at(-1),
+      `Cannot serve --root "${dir}/notes.txt": it is a file, not a folder`,
+    );
+    // 192.0.2.1 is reserved for documentation (RFC 5737): no machine has it.
+    r = await server("--host", "192.0.2.1");
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^Cannot listen on 192\.0\.2\.1:0: no network interface of this machine has the address "192\.0\.2\.1" \(check --host\)$/m,
+    );
+    r = await server("--host", "127.0.0.1", "--log", "missing/log.jsonl");
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `Cannot open the activity log --log "${dir}/missing/log\\.jsonl": the folder "${dir}/missing" does not exist`,
+      ),
+    );
+    for (const line of r.stderr.split("\n")) assert.doesNotMatch(line, INTERNALS);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

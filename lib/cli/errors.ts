@@ -1,3 +1,5 @@
+import { fsCause, fsErrorPath, isFsError } from "../fs_cause.ts";
+
 /** Bad command-line input: exit code 2 with usage on stderr. */
 export class UsageError extends Error {
   /** Creates a usage error. */
@@ -17,11 +19,17 @@ const GENERIC = new Set(["Error", "TypeError", "RangeError", "SyntaxError", "Ref
 /**
  * The one line printed for an error, naming the cause. The project's named errors
  * (FileshareError, ConnectionError, UsersError, UsageError...) carry complete sentences, so
- * their message stands alone; runtime file errors and generic errors get a prefix.
+ * their message stands alone; runtime file errors are worded with their path and cause (never
+ * an OS error number or a runtime flag); generic errors get a prefix.
  */
 export function errorLine(err: unknown): string {
-  if (err instanceof Deno.errors.NotFound) return `Not found: ${err.message}`;
-  if (err instanceof Deno.errors.PermissionDenied) return `Permission denied: ${err.message}`;
+  if (isFsError(err)) {
+    const path = fsErrorPath(err);
+    const cause = fsCause(err);
+    return path === undefined
+      ? cause.charAt(0).toUpperCase() + cause.slice(1)
+      : `Cannot use "${path}": ${cause}`;
+  }
   if (err instanceof Error) {
     return GENERIC.has(err.name) ? `${err.name}: ${err.message}` : err.message;
   }

@@ -317,7 +317,7 @@ export class FileshareClient implements AsyncDisposable {
         try {
           parseReadyResponse(await this.#conn.expectMessage());
         } catch (err) {
-          throw withAdvice("upload", err);
+          throw withAdvice("upload", await this.#uploadNotFound(remote, err));
         }
       }
       let sent;
@@ -334,7 +334,7 @@ export class FileshareClient implements AsyncDisposable {
       try {
         reply = parseUploadResponse(await this.#conn.expectMessage());
       } catch (err) {
-        throw withAdvice("upload", err);
+        throw withAdvice("upload", await this.#uploadNotFound(remote, err));
       }
       if (reply.sha256 !== sent.sha256) {
         throw new FileshareError("INTEGRITY", `Server stored a different SHA-256 than was sent`);
@@ -525,15 +525,43 @@ export class FileshareClient implements AsyncDisposable {
    * ```
    */
   list(path = ""): Promise<DirEntry[]> {
-    return this.#serial(async () => {
-      await this.#conn.send(dirRequest(path));
-      const out: DirEntry[] = [];
-      for (;;) {
-        const page = parseDirResponse(await this.#conn.expectMessage());
-        out.push(...page.entries);
-        if (!page.more) return out;
-      }
-    });
+    return this.#serial(() => this.#list(path));
+  }
+
+  async #list(path: string): Promise<DirEntry[]> {
+    await this.#conn.send(dirRequest(path));
+    const out: DirEntry[] = [];
+    for (;;) {
+      const page = parseDirResponse(await this.#conn.expectMessage());
+      out.push(...page.entries);
+      if (!page.more) return out;
+    }
+  }
+
+  /**
+   * Words an upload's NOT_FOUND, which can only be about the remote folder: says which folder
+   * is missing (or is a file), so it does not read as if the local file were.
+   */
+  async #uploadNotFound(remote: string, err: unknown): Promise<unknown> {
+    if (!(err instanceof FileshareError) || err.code !== "NOT_FOUND" || this.#conn.closed) {
+      return err;
+    }
+    const parts = remote.split("/");
+    // The deepest existing folder tells what is missing below it.
+    for (let depth = parts.length - 2; depth >= 0; depth--) {
+      const folder = parts.slice(0, depth).join("/");
+      const entries = await this.#list(folder).catch(() => null);
+      if (entries === null) continue;
+      const name = parts[depth];
+      const path = parts.slice(0, depth + 1).join("/");
+      const entry = entries.find((e) => e.name === name);
+      if (entry?.type === "dir") return err; // there after all: say what the server said
+      const what = entry?.type === "file"
+        ? `the remote "${path}" is a file, not a folder`
+        : `the remote folder "${path}" does not exist (create it with mkdir)`;
+      return new FileshareError("NOT_FOUND", `Cannot upload "${remote}": ${what}`, { cause: err });
+    }
+    return err;
   }
 
   /** Deletes a remote file. */

@@ -8,6 +8,7 @@ import { AtomicFile, SYNC_FILE } from "../atomic_file.ts";
 import { FileshareError } from "../protocol/errors.ts";
 import { randomHex } from "../random_hex.ts";
 import type { ByteSink } from "../transfer.ts";
+import { fsCause } from "../fs_cause.ts";
 import type { FileTransferOptions, TransferResult } from "./options.ts";
 
 /** Runs one download into the sink it is given (`FileshareClient.download` for a path). */
@@ -33,6 +34,32 @@ function tempNameFor(local: string): string {
   return `${dir}/.${short}.fileshare-part-${randomHex(6)}`;
 }
 
+/** Why `local` cannot be written, naming the user's path (not the temporary one). */
+function cannotWrite(local: string, err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) {
+    return `local folder "${splitLocal(local).dir}" does not exist`;
+  }
+  return `cannot write "${local}": ${fsCause(err)}`;
+}
+
+/** Downloads into a character device or named pipe that exists already, written in place. */
+async function downloadToStream(
+  download: DownloadInto,
+  local: string,
+  what: string,
+  options: FileTransferOptions,
+): Promise<TransferResult> {
+  using stream = await Deno.open(local, { write: true }).catch((err) => {
+    throw new FileshareError("BAD_REQUEST", `${what}: ${cannotWrite(local, err)}`, {
+      cause: err,
+    });
+  });
+  return await download((size) => {
+    options.onSize?.(size);
+    return Promise.resolve(stream);
+  });
+}
+
 function localExists(what: string, local: string): FileshareError {
   return new FileshareError("EXISTS", `${what}: local file "${local}" exists (use --overwrite)`);
 }
@@ -49,6 +76,14 @@ export async function downloadToFile(
   options: FileTransferOptions,
 ): Promise<TransferResult> {
   const what = `Cannot download "${remote}"`;
+  const existing = await Deno.stat(local).catch(() => null);
+  if (existing?.isCharDevice || existing?.isFifo) {
+    // A stream such as /dev/null or a named pipe: nothing to replace, so no temporary file.
+    return await downloadToStream(download, local, what, options);
+  }
+  if (existing !== null && !existing.isFile && !existing.isDirectory) {
+    throw new FileshareError("BAD_REQUEST", `${what}: "${local}" is not a regular file`);
+  }
   if (!options.overwrite && await Deno.lstat(local).then(() => true, () => false)) {
     throw localExists(what, local);
   }
@@ -59,7 +94,9 @@ export async function downloadToFile(
     overwrite: options.overwrite ?? false,
     sync: options.fsync ? SYNC_FILE : null,
   }).catch((err) => {
-    throw new FileshareError("BAD_REQUEST", `${what}: cannot write "${local}": ${err.message}`);
+    throw new FileshareError("BAD_REQUEST", `${what}: ${cannotWrite(local, err)}`, {
+      cause: err,
+    });
   });
   const result = await download((size) => {
     options.onSize?.(size);
