@@ -43,6 +43,7 @@ import { HELP_OPTIONS, helpOrVersion } from "./lib/cli/help.ts";
 import { promptHidden, readStdinLine, stdinIsTerminal } from "./lib/cli/password.ts";
 import { serverTls, type ServerTlsFlags } from "./lib/cli/server_tls.ts";
 import { listenError, logError, rootError } from "./lib/cli/start_errors.ts";
+import { userCommandHelp } from "./lib/cli/user_help.ts";
 import type { ServerCertificate } from "./lib/tls/server_certificate.ts";
 
 const USAGE = `Usage:
@@ -143,8 +144,8 @@ async function userCommand(args: string[]): Promise<number> {
       help: { type: "boolean", short: "h", default: false },
     },
   });
-  if (helpOrVersion({ help: values.help }, "server", USAGE)) return 0;
   const [action, name, ...extra] = positionals;
+  if (helpOrVersion({ help: values.help }, "server", userCommandHelp(action))) return 0;
   if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}"`);
   // Absent: the count the users already share (600,000 for the first user).
   const iterations = values.iterations === undefined ? undefined : parseIntFlag(

@@ -3,7 +3,7 @@
  * the real client as a child process, tmux for the shell.
  */
 import assert from "node:assert/strict";
-import { listTree, ROOT, runTool, startServer, USERS } from "./_helpers.ts";
+import { listTree, ROOT, runTool, startServer, type Tool, USERS } from "./_helpers.ts";
 import { clientCommand, quote, Terminal } from "./_terminal.ts";
 import { peerKind } from "../lib/client/peer_kind.ts";
 
@@ -274,4 +274,22 @@ Deno.test("server names the flag and the cause when --root, --host or --log cann
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("server user ACTION --help and client subcommand --help print their own help", async () => {
+  const cases: [Tool, string[], RegExp][] = [
+    ["server", ["user", "add", "--help"], /^Usage: server user add NAME \[--read-only\]/],
+    ["server", ["user", "passwd", "-h"], /^Usage: server user passwd NAME/],
+    ["server", ["user", "remove", "--help"], /^Usage: server user remove NAME/],
+    ["server", ["user", "list", "--help"], /^Usage: server user list/],
+    ["server", ["user", "--help"], /^Usage: server user add\|passwd\|remove\|list/],
+    ["client", ["subfolder", "--help"], /^Usage: client subfolder create\|delete DIR/],
+    ["client", ["subfolder", "create", "--help"], /^Usage: client subfolder create\|delete DIR/],
+    ["client", ["bench", "--help"], /^Usage: client bench/],
+  ];
+  await Promise.all(cases.map(async ([tool, args, expected]) => {
+    const r = await runTool(tool, args, { cwd: ROOT });
+    assert.equal(r.code, 0, `${tool} ${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stdout, expected, `${tool} ${args.join(" ")}`);
+  }));
 });
