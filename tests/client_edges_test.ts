@@ -293,3 +293,30 @@ Deno.test("server user ACTION --help and client subcommand --help print their ow
     assert.match(r.stdout, expected, `${tool} ${args.join(" ")}`);
   }));
 });
+
+Deno.test("analysis counts the server connections of a client bench run", async () => {
+  await using srv = await startServer();
+  const bench = await runTool("client", [
+    "--server",
+    `127.0.0.1:${srv.port}`,
+    "--user",
+    "alice",
+    "bench",
+    "--clients",
+    "3",
+    "--files",
+    "1",
+    "--size",
+    "1KiB",
+    "--json",
+  ], { cwd: srv.dir, env: { FILESHARE_PASSWORD: USERS.alice.password } });
+  assert.equal(bench.code, 0, bench.stderr);
+  const { run } = JSON.parse(bench.stdout);
+  await srv.log.flush();
+  const report = await runTool("analysis", [srv.logPath, "--format", "json"], { cwd: srv.dir });
+  assert.equal(report.code, 0, report.stderr);
+  const runs = JSON.parse(report.stdout).benchRuns;
+  assert.equal(runs.length, 1);
+  // The three clients and the control connection that writes the run's marks.
+  assert.deepEqual([runs[0].run, runs[0].clients, runs[0].serverConnections], [run, 3, 4]);
+});

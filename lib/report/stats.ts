@@ -11,6 +11,8 @@ const MAX_BAD_EXAMPLES = 5;
 const RECENT_ERRORS = 5;
 const MAX_FAILED_ADDRESSES = 20;
 const COMMANDS = new Set(["upload", "download", "dir", "delete", "mkdir", "rmdir", "rename"]);
+/** Lines of a connection's own life, which carry the run id its handshake gave. */
+const SESSION_EVENTS = new Set(["connect", "auth_ok", "auth_fail", "disconnect"]);
 
 /** Filters applied while aggregating. */
 export interface ReportFilters {
@@ -76,6 +78,8 @@ export class ReportBuilder {
   #throughput = new ThroughputAggregate();
   #users = new Map<string, UserStats>();
   #runs = new Map<string, BenchRun>();
+  /** Connections of load-test runs seen and not yet disconnected (`run NUL conn`). */
+  #runConns = new Set<string>();
   #points: RatePoint[] = [];
   #pointsSeen = 0;
   #seed = 0x9e3779b9;
@@ -157,6 +161,7 @@ export class ReportBuilder {
     if (e.t > this.#last) this.#last = e.t;
     this.#events.set(e.event, (this.#events.get(e.event) ?? 0) + n);
 
+    this.#runConnection(e);
     switch (e.event) {
       case "server_start":
         this.#open.clear();
@@ -219,7 +224,21 @@ export class ReportBuilder {
     this.#connections++;
     this.#open.add(e.conn!);
     if (this.#open.size > this.#peak) this.#peak = this.#open.size;
-    if (e.run !== undefined) this.#run(e.run).serverConnections++;
+  }
+
+  /**
+   * Counts a load test's connections (its clients and its control connection). The server
+   * writes `connect` before the handshake that carries the run id, so a connection is counted
+   * at its first line of the session's own (login or disconnect) that has the run.
+   */
+  #runConnection(e: LogEvent): void {
+    if (e.run === undefined || e.conn === undefined || !SESSION_EVENTS.has(e.event)) return;
+    const key = `${e.run}\u0000${e.conn}`;
+    if (!this.#runConns.has(key)) {
+      this.#run(e.run).serverConnections++;
+      this.#runConns.add(key);
+    }
+    if (e.event === "disconnect") this.#runConns.delete(key);
   }
 
   #transfer(e: LogEvent): void {
