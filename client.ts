@@ -68,7 +68,7 @@ Examples:
   client rename photos/2025 archive/
 
 Exit codes: 0 success, 1 failure (one line on stderr; for many files, after the
-summary), 2 usage error.`;
+summary), 2 usage error, 130 stopped by Ctrl-C.`;
 
 /** Index of the command word: the first argument that is neither a flag nor a flag's value. */
 function commandIndex(args: string[]): number {
