@@ -51,7 +51,7 @@ async function capture(base: string): Promise<string> {
   await Deno.writeTextFile(`${home}/q3.txt`, "Q3 figures\n");
   await randomFile(`${home}/holiday.mp4`, 1024 * 1024 * 1024);
 
-  const env = { INIT_CWD: share, XDG_CONFIG_HOME: `${base}/config`, NO_COLOR: "1" };
+  const env = { INIT_CWD: base, XDG_CONFIG_HOME: `${base}/config`, NO_COLOR: "1" };
   const add = new Deno.Command("deno", {
     args: ["task", "-q", "server", "user", "add", "alice", "--password-stdin"],
     cwd: ROOT,
@@ -66,7 +66,7 @@ async function capture(base: string): Promise<string> {
   await add.status;
 
   const server = new Deno.Command("deno", {
-    args: ["task", "-q", "server", "--host", "127.0.0.1", "--port", String(PORT)],
+    args: ["task", "-q", "server", "--host", "127.0.0.1", "--port", String(PORT), "--root", share],
     cwd: ROOT,
     env,
     stdout: "piped",
@@ -86,7 +86,7 @@ async function capture(base: string): Promise<string> {
     server.stderr.cancel().catch(() => {});
     const fingerprint = /fingerprint: (\S+)/.exec(out)![1];
 
-    await tmux("new-session", "-d", "-s", session, "-x", "110", "-y", "60", "-c", home, "bash");
+    await tmux("new-session", "-d", "-s", session, "-x", "240", "-y", "60", "-c", home, "bash");
     const screen = () => tmux("capture-pane", "-t", session, "-p", "-S", "-300");
     const waitFor = async (pattern: RegExp) => {
       const end = Date.now() + 60_000;
@@ -107,9 +107,9 @@ async function capture(base: string): Promise<string> {
       `export INIT_CWD=${home} XDG_CONFIG_HOME=${base}/config FILESHARE_TRUST=${fingerprint} ` +
         `NO_COLOR=1 PS1='$ '; cd ${ROOT}; clear`,
     );
-    await waitFor(/^\$ $/m);
-    const prompt = (dir: string) => new RegExp(`alice@127\\.0\\.0\\.1:${PORT}:${dir}> $`, "m");
-    const prompts = (text: string) => text.match(/alice@127\.0\.0\.1:\d+:[^>\n]*> /g)?.length ?? 0;
+    await waitFor(/^\$\s*$/m);
+    const prompt = (dir: string) => new RegExp(`alice@127\\.0\\.0\\.1:${PORT}:${dir}>\\s*$`, "m");
+    const prompts = (text: string) => text.match(/alice@127\.0\.0\.1:\d+:[^>\n]*>/g)?.length ?? 0;
     let count = 1;
     /** Types a line at the shell prompt and waits for the next prompt. */
     const step = async (line: string, dir: string) => {
@@ -124,11 +124,11 @@ async function capture(base: string): Promise<string> {
       }
     };
     await type("deno task client");
-    await waitFor(/Server \[127\.0\.0\.1:9000\]: $/m);
+    await waitFor(/Server \[127\.0\.0\.1:9000\]:\s*$/m);
     await type("");
-    await waitFor(/User: $/m);
+    await waitFor(/User:\s*$/m);
     await type("alice");
-    await waitFor(/Password for alice: $/m);
+    await waitFor(/Password for alice:\s*$/m);
     await type(PASSWORD);
     await waitFor(prompt("/"));
     await step("ls", "/");
@@ -149,12 +149,15 @@ async function capture(base: string): Promise<string> {
     await type("put holiday.mp4 videos/again.mp4");
     await waitFor(/again\.mp4 +\d+% \[/);
     await tmux("send-keys", "-t", session, "C-c");
-    await waitFor(/Transfer cancelled\n.*> $/m);
+    await waitFor(/Transfer cancelled\n.*>\s*$/m);
     await step("ls videos", "/");
     await type("quit");
-    await waitFor(/^\$ $/m);
+    await waitFor(/^\$\s*$/m);
     const text = await screen();
-    return text.replace(/\n\$ *\n*$/, "\n$\n").replace(/\s+$/, "\n").replaceAll(base, "/tmp/fs-demo");
+    return text.replace(/\n\$ *\n*$/, "\n$\n").replace(/\s+$/, "\n").replaceAll(
+      base,
+      "/tmp/fs-demo",
+    );
   } finally {
     await tmux("kill-session", "-t", session).catch(() => "");
     try {
