@@ -188,7 +188,8 @@ Deno.test("client download words local failures with the user's path, never the 
     assert.equal(r.code, 1);
     assert.equal(
       r.stderr.trim(),
-      `Cannot download "notes.txt": local folder "${home}/missing" does not exist`,
+      `Cannot download "notes.txt": cannot write "${home}/missing/notes.txt": ` +
+        `the local folder "${home}/missing" does not exist`,
     );
     await Deno.writeTextFile(`${home}/plain`, "a file");
     r = await client("download", "notes.txt", "plain/notes.txt");

@@ -37,7 +37,7 @@ function tempNameFor(local: string): string {
 /** Why `local` cannot be written, naming the user's path (not the temporary one). */
 function cannotWrite(local: string, err: unknown): string {
   if (err instanceof Deno.errors.NotFound) {
-    return `local folder "${splitLocal(local).dir}" does not exist`;
+    return `cannot write "${local}": the local folder "${splitLocal(local).dir}" does not exist`;
   }
   return `cannot write "${local}": ${fsCause(err)}`;
 }
