@@ -230,13 +230,13 @@ Deno.test("client upload into a missing remote folder names the folder and the s
     assert.equal(r.code, 1);
     assert.equal(
       r.stderr.trim(),
-      'Cannot upload "videos/mid.bin": the remote folder "videos" does not exist (create it with mkdir)',
+      'Cannot upload "videos/mid.bin": remote folder "videos" not found (create it with mkdir)',
     );
     await Deno.mkdir(`${srv.root}/videos`);
     r = await upload("mid.bin", "videos/2026/11/");
-    assert.match(r.stderr, /the remote folder "videos\/2026" does not exist/);
+    assert.match(r.stderr, /remote folder "videos\/2026" not found/);
     r = await upload("mid.bin", "notes.txt/mid.bin");
-    assert.match(r.stderr, /the remote "notes\.txt" is a file, not a folder/);
+    assert.match(r.stderr, /remote "notes\.txt" is a file, not a folder/);
     r = await upload("nothing.bin", "videos/");
     assert.match(r.stderr, /^Cannot upload "nothing\.bin": local file not found/);
   } finally {

@@ -557,8 +557,8 @@ export class FileshareClient implements AsyncDisposable {
       const entry = entries.find((e) => e.name === name);
       if (entry?.type === "dir") return err; // there after all: say what the server said
       const what = entry?.type === "file"
-        ? `the remote "${path}" is a file, not a folder`
-        : `the remote folder "${path}" does not exist (create it with mkdir)`;
+        ? `remote "${path}" is a file, not a folder`
+        : `remote folder "${path}" not found (create it with mkdir)`;
       return new FileshareError("NOT_FOUND", `Cannot upload "${remote}": ${what}`, { cause: err });
     }
     return err;
