@@ -30,9 +30,14 @@ export function quote(s: string): string {
 export class Terminal implements AsyncDisposable {
   readonly name = `fileshare-test-${crypto.randomUUID().slice(0, 8)}`;
 
+  /** Runs tmux on this terminal's own server (socket), apart from any other tmux user. */
+  tmux(...args: string[]): Promise<string> {
+    return tmux("-L", this.name, ...args);
+  }
+
   static async start(command: string, cwd?: string): Promise<Terminal> {
     const t = new Terminal();
-    await tmux(
+    await t.tmux(
       "new-session",
       "-d",
       "-s",
@@ -48,7 +53,7 @@ export class Terminal implements AsyncDisposable {
   }
 
   screen(): Promise<string> {
-    return tmux("capture-pane", "-t", this.name, "-p", "-S", "-200");
+    return this.tmux("capture-pane", "-t", this.name, "-p", "-S", "-200");
   }
 
   /** Polls the screen until `pattern` matches; returns the screen. */
@@ -64,8 +69,8 @@ export class Terminal implements AsyncDisposable {
 
   /** Types `text` literally and presses Enter. */
   async type(text: string): Promise<void> {
-    await tmux("send-keys", "-t", this.name, "-l", text);
-    await tmux("send-keys", "-t", this.name, "Enter");
+    await this.tmux("send-keys", "-t", this.name, "-l", text);
+    await this.tmux("send-keys", "-t", this.name, "Enter");
   }
 
   /** Polls until the last non-empty line of the screen (where the cursor is) matches. */
@@ -84,11 +89,11 @@ export class Terminal implements AsyncDisposable {
 
   /** Sends keys by tmux name (`Tab`, `Up`, `C-c`...). */
   async keys(...keys: string[]): Promise<void> {
-    await tmux("send-keys", "-t", this.name, ...keys);
+    await this.tmux("send-keys", "-t", this.name, ...keys);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await tmux("kill-session", "-t", this.name).catch(() => "");
+    await this.tmux("kill-server").catch(() => "");
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { listTree, startServer, USERS, writeRandomFile } from "./_helpers.ts";
-import { clientCommand, quote, Terminal, tmux } from "./_terminal.ts";
+import { clientCommand, quote, Terminal } from "./_terminal.ts";
 
 Deno.test("the interactive shell works in a real terminal (tmux)", async () => {
   await using srv = await startServer();
@@ -64,13 +64,13 @@ Deno.test("the shell re-prompts after a failed login, up to three times", async 
   await t.type(USERS.alice.password);
   await t.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
   // Ctrl-C at the prompt clears the line; Ctrl-D leaves the shell.
-  await tmux("send-keys", "-t", t.name, "-l", "half-typed");
-  await tmux("send-keys", "-t", t.name, "C-c");
+  await t.keys("-l", "half-typed");
+  await t.keys("C-c");
   await t.waitFor(/:\/> \^C\n.*:\/>\s*$/m);
   await t.type("pwd");
   const text = await t.waitFor(/^\/$/m);
   assert.ok(!text.includes("half-typed"), "the cleared line was not run");
-  await tmux("send-keys", "-t", t.name, "C-d");
+  await t.keys("C-d");
   await t.waitFor(/EXITED 0/);
 });
 
@@ -92,7 +92,7 @@ Deno.test("an unknown server's fingerprint is shown and accepted at the prompt, 
       // Paste the fingerprint as the server printed it, without colons, in lower case.
       await t.type(srv.fingerprint!.replaceAll(":", "").toLowerCase());
       await t.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
-      await tmux("send-keys", "-t", t.name, "C-d");
+      await t.keys("C-d");
       await t.waitFor(/EXITED 0/);
     }
     const file = `${config}/fileshare/known_servers`;
@@ -104,7 +104,7 @@ Deno.test("an unknown server's fingerprint is shown and accepted at the prompt, 
     await using again = await Terminal.start(clientCommand(env, args));
     const text = await again.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
     assert.doesNotMatch(text, /authenticity/);
-    await tmux("send-keys", "-t", again.name, "C-d");
+    await again.keys("C-d");
     await again.waitFor(/EXITED 0/);
   } finally {
     await Deno.remove(config, { recursive: true });
@@ -133,7 +133,7 @@ Deno.test("Ctrl-C in a real terminal cancels a running upload or download; the s
     await t.type("put big.bin");
     // The progress bar shows the transfer is under way; then Ctrl-C.
     await t.waitFor(/big\.bin +\d+% \[/);
-    await tmux("send-keys", "-t", t.name, "C-c");
+    await t.keys("C-c");
     await t.waitFor(/Transfer cancelled\n.*:\/>\s*$/m);
     assert.deepEqual(await listTree(srv.root), [], "no file and no temporary file");
     await t.type("ls");
@@ -143,7 +143,7 @@ Deno.test("Ctrl-C in a real terminal cancels a running upload or download; the s
     await Deno.copyFile(`${local}/big.bin`, `${srv.root}/big.bin`);
     await t.type("get big.bin copy.bin");
     await t.waitFor(/big\.bin +\d+% \[/);
-    await tmux("send-keys", "-t", t.name, "C-c");
+    await t.keys("C-c");
     await t.waitFor(/Transfer cancelled\n.*:\/>\s*$/m);
     assert.deepEqual(await listTree(local), ["big.bin"], "no local file and no temporary file");
     await t.type("ls");
