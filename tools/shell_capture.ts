@@ -49,6 +49,10 @@ async function capture(base: string): Promise<string> {
   await randomFile(`${share}/videos/holiday.mp4`, 286 * 1024 * 1024);
   await randomFile(`${home}/cat.jpg`, 2.3 * 1024 * 1024);
   await Deno.writeTextFile(`${home}/q3.txt`, "Q3 figures\n");
+  await Deno.writeTextFile(`${home}/q4.txt`, "Q4 figures\n");
+  await Deno.mkdir(`${home}/album/2025`, { recursive: true });
+  await randomFile(`${home}/album/dog.jpg`, 1.1 * 1024 * 1024);
+  await randomFile(`${home}/album/2025/sea.jpg`, 640 * 1024);
   await randomFile(`${home}/holiday.mp4`, 1024 * 1024 * 1024);
 
   const env = { INIT_CWD: base, XDG_CONFIG_HOME: `${base}/config`, NO_COLOR: "1" };
@@ -144,7 +148,13 @@ async function capture(base: string): Promise<string> {
     await step("cd ../nowhere", "/photos");
     await step("cd ..", "/");
     await step("pwd", "/");
-    await step("help put", "/");
+    await step("help", "/");
+    await step("put -r album photos/", "/");
+    await step("cd photos/2026", "/photos/2026");
+    await step("mput -f q*.txt", "/photos/2026");
+    await step("cd /", "/");
+    await step("mv notes.txt photos/notes.txt", "/");
+    await step("ls -R photos", "/");
     count++;
     await type("put holiday.mp4 videos/again.mp4");
     await waitFor(/again\.mp4 +\d+% \[/);
