@@ -92,6 +92,16 @@ export class Terminal implements AsyncDisposable {
     await this.tmux("send-keys", "-t", this.name, ...keys);
   }
 
+  /**
+   * A second Tab after one that changed nothing on screen: sent a moment later, so the
+   * terminal does not deliver both at once (readline takes keys read together as pasted text,
+   * where Tab is a literal tab).
+   */
+  async tabAgain(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 250));
+    await this.keys("Tab");
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.tmux("kill-server").catch(() => "");
   }

@@ -173,17 +173,20 @@ Deno.test("Tab completes commands and remote names and Up recalls history in a r
     // together as pasted text, where Tab is a literal tab rather than completion.
     // A prefix that several commands share stays as typed; a second Tab lists them.
     await t.keys("-l", "rm");
-    await t.keys("Tab");
     await t.waitForLastLine(/:\/> rm$/);
     await t.keys("Tab");
+    await t.waitForLastLine(/:\/> rm$/);
+    await t.tabAgain();
     await t.waitFor(/^rm\s+rmdir\s*$/m);
     await t.keys("C-u");
     await t.keys("-l", "m");
+    await t.waitForLastLine(/:\/> m$/);
     await t.keys("Tab");
-    await t.keys("Tab");
+    await t.tabAgain();
     await t.waitFor(/^mget\s+mkdir\s+move\s+mput\s+mv\s*$/m);
     await t.keys("C-u");
     await t.keys("-l", "c");
+    await t.waitForLastLine(/:\/> c$/);
     await t.keys("Tab");
     await t.waitForLastLine(/:\/> cd$/);
     await t.keys("-l", "ph");
