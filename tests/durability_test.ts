@@ -100,7 +100,7 @@ Deno.test("GroupSync resolves every waiter and gives each its own error", async 
   });
 });
 
-Deno.test("server flushes each upload's file before linking it and its folder after", async () => {
+Deno.test("server flushes each upload's file before linking it and its folder after, also one connection's pipelined uploads", async () => {
   await withDir(async (dir) => {
     await writeTestUsers(`${dir}/users.json`);
     const trace = `${dir}/strace.log`;
@@ -132,6 +132,13 @@ Deno.test("server flushes each upload's file before linking it and its folder af
             })
           ),
         );
+        // Pipelined on one connection: written and committed while the next are read.
+        const local = `${dir}/p.bin`;
+        await Deno.writeFile(local, new Uint8Array(4096).fill(1));
+        const outcomes = await clients[0].uploadFiles(
+          Array.from({ length: 16 }, (_, k) => ({ local, remote: `in/p${k}` })),
+        );
+        assert.deepEqual(outcomes.filter((o) => o.error !== undefined), []);
       } finally {
         for (const c of clients) c.close();
       }
@@ -139,25 +146,27 @@ Deno.test("server flushes each upload's file before linking it and its folder af
       stopped = true;
       const calls = parseStrace(await Deno.readTextFile(trace));
       const root = await Deno.realPath(`${dir}/root`);
-      for (let i = 0; i < 8; i++) {
-        for (const k of [0, 1]) {
-          const target = `${root}/in/f${i}-${k}`;
-          // The race-free store names the folder by its open descriptor (/proc/self/fd/N).
-          const folder = `${root}/in`.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-          const named = new RegExp(`"(?:${folder}|/proc/self/fd/\\d+)/f${i}-${k}"`);
-          const link = calls.find((c) => c.name.startsWith("link") && named.test(c.args));
-          assert.ok(link, `no link to ${target}`);
-          const temp = /"[^"]*\/(\.fileshare-tmp-[0-9a-f]+)"/.exec(link.args)?.[1];
-          assert.ok(temp, link.args);
-          const fileSync = calls.find((c) =>
-            c.name === "fsync" && c.args.includes(`<${root}/in/${temp}>`)
-          );
-          assert.ok(fileSync && fileSync.end <= link.start, `${target}: file not flushed first`);
-          const dirSync = calls.find((c) =>
-            c.name === "fsync" && c.args.includes(`<${root}/in>`) && c.start >= link.end
-          );
-          assert.ok(dirSync, `${target}: folder not flushed after the link`);
-        }
+      const names = [
+        ...Array.from({ length: 8 }, (_, i) => [`f${i}-0`, `f${i}-1`]).flat(),
+        ...Array.from({ length: 16 }, (_, k) => `p${k}`),
+      ];
+      for (const name of names) {
+        const target = `${root}/in/${name}`;
+        // The race-free store names the folder by its open descriptor (/proc/self/fd/N).
+        const folder = `${root}/in`.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        const named = new RegExp(`"(?:${folder}|/proc/self/fd/\\d+)/${name}"`);
+        const link = calls.find((c) => c.name.startsWith("link") && named.test(c.args));
+        assert.ok(link, `no link to ${target}`);
+        const temp = /"[^"]*\/(\.fileshare-tmp-[0-9a-f]+)"/.exec(link.args)?.[1];
+        assert.ok(temp, link.args);
+        const fileSync = calls.find((c) =>
+          c.name === "fsync" && c.args.includes(`<${root}/in/${temp}>`)
+        );
+        assert.ok(fileSync && fileSync.end <= link.start, `${target}: file not flushed first`);
+        const dirSync = calls.find((c) =>
+          c.name === "fsync" && c.args.includes(`<${root}/in>`) && c.start >= link.end
+        );
+        assert.ok(dirSync, `${target}: folder not flushed after the link`);
       }
     } finally {
       if (!stopped) await stopTraced(srv);

@@ -436,6 +436,18 @@ export class FrameConn implements AsyncDisposable {
     await this.writeAll(encodeMessage(message));
   }
 
+  /** Sends several JSON messages in one write (answers of pipelined requests). */
+  async sendAll(messages: readonly object[]): Promise<void> {
+    const parts = messages.map(encodeMessage);
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let off = 0;
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
+    await this.writeAll(all);
+  }
+
   /**
    * Sends a DATA frame whose body is `frame[HEADER_BYTES..]`: the caller reserved the first
    * five bytes of its buffer, so header and body go out in one write without a copy.

@@ -23,7 +23,13 @@ import {
 } from "../protocol/responses.ts";
 import { parseRemotePath, quotePath } from "../store/paths.ts";
 import type { Store, StoreEntry, StoreWriter } from "../store/store.ts";
-import { type ByteSink, type ByteSource, receiveBody, sendBody } from "../transfer.ts";
+import {
+  type BodyResult,
+  type ByteSink,
+  type ByteSource,
+  receiveBody,
+  sendBody,
+} from "../transfer.ts";
 import { storeCall, toWireError } from "./store_errors.ts";
 import type { ActivityEvent } from "../log/events.ts";
 import { UploadAdmission, type UploadLedger, type UploadLimits, usageOf } from "./quota.ts";
@@ -57,13 +63,49 @@ function requireWrite(ctx: HandlerContext, what: string): void {
 }
 
 /**
+ * The body of an eager upload, read whole before its file is written (see
+ * {@link readHeldBody}), or the error that ended it while the stream stayed in step.
+ */
+export type HeldBody = (BodyResult & { data: Uint8Array }) | { error: unknown };
+
+/**
+ * Reads the body of an eager upload of `size` bytes into memory and checks its SHA-256, so the
+ * session can go on reading while the file is written. A body the client aborted or that did
+ * not match its hash comes back as `{ error }`; a broken stream throws.
+ */
+export async function readHeldBody(
+  conn: FrameConn,
+  size: number,
+  pool?: BufferPool,
+): Promise<HeldBody> {
+  const data = new Uint8Array(size);
+  let off = 0;
+  const sink: ByteSink = {
+    write: (p) => {
+      data.set(p, off);
+      off += p.length;
+      return Promise.resolve(p.length);
+    },
+  };
+  try {
+    const body = await receiveBody(conn, size, sink, { pool });
+    return { ...body, data };
+  } catch (err) {
+    if (err instanceof ProtocolError || err instanceof ConnectionError) throw err;
+    return { error: err };
+  }
+}
+
+/**
  * UPLOAD: checks, READY (skipped for an eager upload, whose body follows the request at once),
- * body into an atomic write, commit, OK.
+ * body into an atomic write, commit, OK. With `held`, the eager body was already read (by a
+ * session running requests ahead of their answers) and is written from memory.
  */
 export async function handleUpload(
   ctx: HandlerContext,
   req: UploadRequest,
   log: LogFields,
+  held?: HeldBody,
 ): Promise<void> {
   // Path and bytes go into the log line even when the request is refused below.
   log.path = req.path;
@@ -96,11 +138,19 @@ export async function handleUpload(
     }
   } catch (err) {
     // An eager body is already on its way: read and drop it so the answer stays in step.
-    if (req.eager) await drainBody(ctx.conn, req.size, ctx.pool);
+    if (req.eager && held === undefined) await drainBody(ctx.conn, req.size, ctx.pool);
     throw err;
   }
   using _ = admission;
   try {
+    if (held !== undefined) {
+      if ("error" in held) throw toWireError(what, held.error);
+      admission.checkWritten(held.bytes);
+      await storeCall(what, () => write.write(held.data));
+      log.bytes = held.bytes;
+      await commitUpload(ctx, what, write, admission, held, log);
+      return;
+    }
     if (!req.eager) await ctx.conn.send(readyResponse());
     // The store may keep a chunk only until its write resolves; receiveBody reuses it after.
     let written = 0;
@@ -121,14 +171,26 @@ export async function handleUpload(
           onProgress: (done) => (log.bytes = done),
         }),
     );
-    await storeCall(what, () => admission.checkCommit(body.bytes));
-    await storeCall(what, () => write.commit(body.sha256));
-    log.size = body.bytes;
-    log.sha256 = body.sha256;
-    await ctx.respond(uploadResponse(body.bytes, body.sha256));
+    await commitUpload(ctx, what, write, admission, body, log);
   } finally {
     await write.abort();
   }
+}
+
+/** Re-checks the quota, commits the written file and answers OK. */
+async function commitUpload(
+  ctx: HandlerContext,
+  what: string,
+  write: StoreWriter,
+  admission: UploadAdmission,
+  body: BodyResult,
+  log: LogFields,
+): Promise<void> {
+  await storeCall(what, () => admission.checkCommit(body.bytes));
+  await storeCall(what, () => write.commit(body.sha256));
+  log.size = body.bytes;
+  log.sha256 = body.sha256;
+  await ctx.respond(uploadResponse(body.bytes, body.sha256));
 }
 
 async function drainBody(conn: FrameConn, size: number | null, pool?: BufferPool): Promise<void> {

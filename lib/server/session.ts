@@ -12,10 +12,12 @@ import {
   PROTOCOL_NAME,
   PROTOCOL_VERSIONS,
   type Request,
+  type UploadRequest,
 } from "../protocol/messages.ts";
 import {
   authContinueResponse,
   authOkResponse,
+  type CommandResponse,
   errorResponse,
   helloResponse,
 } from "../protocol/responses.ts";
@@ -56,8 +58,11 @@ import {
   handleRename,
   handleRmdir,
   handleUpload,
+  type HeldBody,
   type LogFields,
+  readHeldBody,
 } from "./handlers.ts";
+import { AnswerQueue, type QueuedAnswer } from "./answer_queue.ts";
 
 /** What every session shares. */
 export interface SessionDeps {
@@ -116,9 +121,29 @@ export function loginDeadlineReason(ms: number): string {
   return `Handshake and login not done within ${ms / 1000} s, connection closed`;
 }
 
+/** The user's root and settings a command runs with. */
+interface UserView {
+  store: Store;
+  readOnly: boolean;
+  quota: number | null;
+}
+
+/** What running one command's handler left to do: its log line, and an error to send. */
+interface Executed {
+  log: LogFields & { event: EventName; ok: boolean };
+  /** The error to answer with (null when the handler answered, or nothing can be sent). */
+  error: FileshareError | null;
+  /** False when the connection must end after this command. */
+  keepOpen: boolean;
+  started: number;
+}
+
 /**
- * One connection: version handshake, SCRAM authentication, then one request at a time, each
- * answered by exactly one response (DIR may span several frames, downloads carry a body).
+ * One connection: version handshake, SCRAM authentication, then requests, each answered by
+ * exactly one response in the order they came (DIR may span several frames, downloads carry a
+ * body). Small eager uploads run ahead of their answers: their bodies are read and their files
+ * written and committed while the next requests are read (see {@link AnswerQueue}); any other
+ * request waits until every earlier one was answered.
  */
 export class Session {
   #conn: FrameConn;
@@ -134,6 +159,8 @@ export class Session {
   #home: string | null = null;
   #run: string | undefined;
   #idle = true;
+  /** Waiting for the next request (perhaps with uploads running ahead). */
+  #awaitingRequest = false;
   #closing = false;
   #started = performance.now();
   #scram: ServerFirstState | null = null;
@@ -141,6 +168,10 @@ export class Session {
   #wantsTicket = false;
   #ticket: { claims: TicketClaims; nonce: string } | null = null;
   #authFailures = 0;
+  /** Answers of uploads that run ahead of them, sent in request order. */
+  #answers: AnswerQueue;
+  /** The last queued upload to each path: a later one to the same path starts after it. */
+  #lastTo = new Map<string, Promise<unknown>>();
 
   /** Creates a session for an accepted connection. */
   constructor(conn: FrameConn, id: number, deps: SessionDeps) {
@@ -148,6 +179,11 @@ export class Session {
     this.#deps = deps;
     this.#id = id;
     this.#remote = conn.remote;
+    this.#answers = new AnswerQueue((messages) => this.#conn.sendAll(messages), () => {
+      // An answer that ended the connection: the requests after it get none.
+      this.#closing = true;
+      this.#conn.close();
+    });
   }
 
   #base(event: EventName, ok: boolean): LogFields & { event: EventName; ok: boolean } {
@@ -167,10 +203,16 @@ export class Session {
     this.#deps.log.write({ ...this.#base("error", false), code: codeOf(err), message });
   }
 
-  /** Asks the session to end: at once when idle, else after the running command. */
+  /** Asks the session to end: at once when idle, else after the running command (or once the
+   * uploads running ahead were answered). */
   requestClose(): void {
     this.#closing = true;
     if (this.#idle) this.#conn.close();
+    else if (this.#awaitingRequest) {
+      void this.#answers.drain().then(() => {
+        if (this.#awaitingRequest) this.#conn.close();
+      });
+    }
   }
 
   /** Closes a connection that has not logged in, to make room for others. */
@@ -194,12 +236,19 @@ export class Session {
     try {
       this.#refuseIfBanned();
       await this.#handshake();
-      while (!this.#closing) {
-        this.#idle = true;
+      while (!this.#closing && this.#answers.open) {
+        this.#idle = this.#answers.size === 0;
+        this.#awaitingRequest = true;
         const msg = await this.#conn.readMessage();
-        this.#idle = false;
+        this.#idle = this.#awaitingRequest = false;
         if (msg === null || this.#closing) break;
         const req = parseRequest(msg);
+        if (this.#user !== undefined && req.op === "upload" && this.#runsAhead(req)) {
+          await this.#recheckUser(this.#user);
+          await this.#uploadAhead(req);
+          continue;
+        }
+        if (!(await this.#answers.drain())) break;
         if (req.op === "auth_start" || req.op === "auth_final") {
           if (!(await this.#auth(req))) break;
           continue;
@@ -213,7 +262,10 @@ export class Session {
         await this.#recheckUser(this.#user);
         if (!(await this.#command(req))) break;
       }
+      await this.#answers.drain();
     } catch (err) {
+      // What ran ahead is answered (or dropped) before the error goes out.
+      await this.#answers.drain();
       if (!(this.#closing && err instanceof ConnectionError)) {
         this.#logError(err);
         if (err instanceof FileshareError && !this.#conn.closed) {
@@ -504,30 +556,124 @@ export class Session {
     if (home !== this.#home) this.#store = await this.#userRoot({ name, home });
   }
 
+  /** Whether an upload runs ahead of its answer: eager, with a body small enough to hold. */
+  #runsAhead(req: UploadRequest): req is UploadRequest & { size: number } {
+    return req.eager && req.size !== null && this.#answers.fits(req.size);
+  }
+
+  /**
+   * Reads an eager upload's body and queues the writing and commit of its file, whose answer
+   * goes out after those of the requests before it; the session goes on reading meanwhile.
+   */
+  async #uploadAhead(req: UploadRequest & { size: number }): Promise<void> {
+    await this.#answers.room(req.size);
+    const held = await readHeldBody(this.#conn, req.size, this.#deps.pool);
+    let key = req.path;
+    try {
+      key = parseRemotePath(req.path).text;
+    } catch {
+      // refused by the handler with its own message
+    }
+    const before = this.#lastTo.get(key);
+    let answer: CommandResponse | null = null;
+    // The user's settings as they are now, when the request came.
+    const view = this.#view();
+    const work = (async (): Promise<QueuedAnswer> => {
+      // Two uploads to one path commit in request order, as if one after the other.
+      await before;
+      const done = await this.#execute(req, (response) => {
+        answer = response;
+        return Promise.resolve();
+      }, { view, held });
+      const message = done.error !== null ? errorFor(done.error) : answer;
+      return {
+        message,
+        keepOpen: done.keepOpen,
+        after: (error) => {
+          if (error !== undefined && done.log.ok) {
+            done.log.ok = false;
+            done.log.code = codeOf(error);
+            done.log.message = logMessage(error);
+          }
+          this.#writeLog(done);
+        },
+      };
+    })();
+    this.#lastTo.set(key, work);
+    const forget = () => {
+      if (this.#lastTo.get(key) === work) this.#lastTo.delete(key);
+    };
+    work.then(forget, forget);
+    this.#answers.push(req.size, work);
+  }
+
   /** Runs one command; false when the connection must close. */
   async #command(req: Request): Promise<boolean> {
-    const started = performance.now();
-    let responded = false;
-    const ctx: HandlerContext = {
-      conn: this.#conn,
+    // A response goes out in as few writes as possible (see FrameConn.cork).
+    this.#conn.cork();
+    let done: Executed | null = null;
+    try {
+      done = await this.#execute(req, (response) => this.#conn.send(response));
+      const { error } = done;
+      if (error !== null && !this.#conn.closed) {
+        await this.#conn.send(errorFor(error)).catch(() => {
+          done!.keepOpen = false;
+        });
+      }
+    } finally {
+      await this.#conn.uncork().catch(() => {
+        if (done !== null) done.keepOpen = false;
+      });
+      if (done !== null) this.#writeLog(done);
+    }
+    return done.keepOpen;
+  }
+
+  /** The user's root and settings for a command. */
+  #view(): UserView {
+    return {
       store: this.#store ?? this.#deps.store,
       readOnly: this.#readOnly,
-      limits: { quota: this.#quota, maxUpload: this.#deps.maxUploadBytes },
+      quota: this.#quota,
+    };
+  }
+
+  #writeLog(done: Executed): void {
+    done.log.ms ??= Math.round((performance.now() - done.started) * 1000) / 1000;
+    this.#deps.log.write(done.log);
+  }
+
+  /**
+   * Runs one command's handler; `respond` sends its final answer. Never throws: a failure
+   * becomes the log's code and message and, where one can be sent, the error to answer with.
+   */
+  async #execute(
+    req: Request,
+    respond: (response: CommandResponse) => Promise<void>,
+    ahead: { view: UserView; held: HeldBody } | null = null,
+  ): Promise<Executed> {
+    const started = performance.now();
+    let responded = false;
+    const view = ahead?.view ?? this.#view();
+    const held = ahead?.held;
+    const ctx: HandlerContext = {
+      conn: this.#conn,
+      store: view.store,
+      readOnly: view.readOnly,
+      limits: { quota: view.quota, maxUpload: this.#deps.maxUploadBytes },
       ledger: this.#deps.ledger,
       pool: this.#deps.pool,
       respond: async (response) => {
         responded = true;
-        await this.#conn.send(response);
+        await respond(response);
       },
     };
-    const log: LogFields = this.#base(req.op as EventName, true);
-    let keepOpen = true;
-    // A response goes out in as few writes as possible (see FrameConn.cork).
-    this.#conn.cork();
+    const log = this.#base(req.op as EventName, true);
+    const done: Executed = { log, error: null, keepOpen: true, started };
     try {
       switch (req.op) {
         case "upload":
-          await handleUpload(ctx, req, log);
+          await handleUpload(ctx, req, log, held);
           break;
         case "download":
           await handleDownload(ctx, req, log);
@@ -567,20 +713,15 @@ export class Session {
       log.message = logMessage(err);
       // The stream is out of step after these; the connection cannot go on.
       if (err instanceof ProtocolError || err instanceof ConnectionError || !known) {
-        keepOpen = false;
+        done.keepOpen = false;
       }
-      if (!responded && !this.#conn.closed && err instanceof FileshareError) {
-        await this.#conn.send(errorResponse(err.code, err.message, err.reason)).catch(() => {
-          keepOpen = false;
-        });
-      }
-    } finally {
-      await this.#conn.uncork().catch(() => {
-        keepOpen = false;
-      });
-      log.ms ??= Math.round((performance.now() - started) * 1000) / 1000;
-      this.#deps.log.write(log as LogFields & { event: EventName; ok: boolean });
+      if (!responded && !this.#conn.closed && err instanceof FileshareError) done.error = err;
     }
-    return keepOpen;
+    return done;
   }
+}
+
+/** The answer that reports `err`. */
+function errorFor(err: FileshareError): object {
+  return errorResponse(err.code, err.message, err.reason);
 }
