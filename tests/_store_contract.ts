@@ -401,6 +401,130 @@ export function storeContract(
     }
   });
 
+  test(
+    "keep() keeps a partial per owner and path, unseen; resume continues it",
+    async (fx, store) => {
+      const size = fx.chunk * 2 + 17;
+      const bytes = [...pattern(size, 7, size)][0].slice();
+      const half = fx.chunk + 5;
+      const w = await store.createWrite(p("big.bin"), { overwrite: false, owner: "alice" });
+      assert.equal(w.offset, 0);
+      await w.write(bytes.subarray(0, half));
+      await w.keep();
+      await w.abort(); // after keep: nothing more happens
+      // Never listed, never read, not a file of anyone.
+      assert.deepEqual(await names(store, ""), []);
+      await rejectsKind(store.openRead(p("big.bin")), "not_found");
+      // Another owner, or no resume: a fresh write.
+      const other = await store.createWrite(p("big.bin"), {
+        overwrite: false,
+        owner: "bob",
+        resume: true,
+      });
+      assert.equal(other.offset, 0);
+      await other.abort();
+      const r = await store.createWrite(p("big.bin"), {
+        overwrite: false,
+        owner: "alice",
+        resume: true,
+      });
+      if (!store.capabilities.resume) {
+        assert.equal(r.offset, 0, "a backend without resume offers nothing");
+        await r.abort();
+        return;
+      }
+      assert.equal(r.offset, half);
+      // While one write continues the partial, no other write gets it.
+      const second = await store.createWrite(p("big.bin"), {
+        overwrite: false,
+        owner: "alice",
+        resume: true,
+      });
+      assert.equal(second.offset, 0);
+      await second.abort();
+      {
+        await using kept = await r.readKept();
+        const buf = new Uint8Array(size);
+        let got = 0;
+        for (;;) {
+          const n = await kept.read(buf.subarray(got));
+          if (n === null) break;
+          got += n;
+        }
+        assert.equal(got, half);
+        assert.deepEqual(buf.subarray(0, got), bytes.subarray(0, half));
+      }
+      await r.write(bytes.subarray(half));
+      await r.commit(createHash("sha256").update(bytes).digest("hex"));
+      assert.deepEqual(await readAll(store, "big.bin"), {
+        size,
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+      });
+      // The partial became the file: nothing is left to resume.
+      const again = await store.createWrite(p("big.bin"), {
+        overwrite: true,
+        owner: "alice",
+        resume: true,
+      });
+      assert.equal(again.offset, 0);
+      await again.abort();
+    },
+  );
+
+  test("restart() drops the kept bytes; a second store sees kept partials", async (fx, store) => {
+    const w = await store.createWrite(p("r.bin"), { overwrite: false, owner: "alice" });
+    await w.write(new Uint8Array(1000).fill(1));
+    await w.keep();
+    const second = await fx.open();
+    try {
+      const r = await second.createWrite(p("r.bin"), {
+        overwrite: false,
+        owner: "alice",
+        resume: true,
+      });
+      assert.equal(r.offset, store.capabilities.resume ? 1000 : 0);
+      await r.restart();
+      assert.equal(r.offset, 0);
+      const fresh = new Uint8Array(10).fill(2);
+      await r.write(fresh);
+      await r.commit(createHash("sha256").update(fresh).digest("hex"));
+      assert.deepEqual(await readAll(second, "r.bin"), {
+        size: 10,
+        sha256: createHash("sha256").update(fresh).digest("hex"),
+      });
+    } finally {
+      await second.close();
+    }
+  });
+
+  test("expirePartials() removes partials last written before the cutoff", async (_fx, store) => {
+    const w = await store.createWrite(p("old.bin"), { overwrite: false, owner: "alice" });
+    await w.write(new Uint8Array(100).fill(3));
+    await w.keep();
+    assert.equal(await store.expirePartials(new Date(Date.now() - 3_600_000)), 0);
+    const r = await store.createWrite(p("old.bin"), {
+      overwrite: false,
+      owner: "alice",
+      resume: true,
+    });
+    assert.equal(r.offset, store.capabilities.resume ? 100 : 0);
+    // Being continued: not expired even with a cutoff in the future.
+    assert.equal(await store.expirePartials(new Date(Date.now() + 60_000)), 0);
+    await r.keep();
+    assert.equal(
+      await store.expirePartials(new Date(Date.now() + 60_000)),
+      store.capabilities.resume ? 1 : 0,
+    );
+    const gone = await store.createWrite(p("old.bin"), {
+      overwrite: false,
+      owner: "alice",
+      resume: true,
+    });
+    assert.equal(gone.offset, 0);
+    await gone.abort();
+    assert.deepEqual(await names(store, ""), []);
+  });
+
   test("abortAll() aborts writes in progress", async (fx, store) => {
     const w = await store.createWrite(p("cut.bin"), { overwrite: false });
     await w.write(new Uint8Array(100));

@@ -128,6 +128,7 @@ function sharedView(store: LocalStore): Store {
     rename: (from, to, options) => real.rename(from, to, options),
     usage: (path) => real.usage(path),
     within: (home) => real.within(home),
+    expirePartials: (before) => real.expirePartials(before),
     abortAll: () => real.abortAll(),
     close: () => real.close(),
   };

@@ -48,6 +48,7 @@ function faulty(store: LocalStore, after: number, error: () => Error): Store {
     within: (home) => real.within(home),
     rename: (from, to, options) => real.rename(from, to, options),
     abortAll: () => real.abortAll(),
+    expirePartials: (before) => real.expirePartials(before),
     close: () => real.close(),
     async createWrite(path, options): Promise<StoreWriter> {
       const inner = await real.createWrite(path, options);
@@ -61,6 +62,10 @@ function faulty(store: LocalStore, after: number, error: () => Error): Store {
         },
         commit: (sha256) => inner.commit(sha256),
         abort: () => inner.abort(),
+        offset: inner.offset,
+        readKept: () => inner.readKept(),
+        restart: () => inner.restart(),
+        keep: () => inner.keep(),
       };
     },
   };

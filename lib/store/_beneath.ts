@@ -246,25 +246,29 @@ export function openChildDir(dir: DirHandle, name: string): DirHandle | null {
 }
 
 /**
- * Opens `name` in `dir` for reading if it is a regular file: never through a symlink, and
- * never blocking on a FIFO (opened non-blocking and checked before any read). Returns
- * `"not_file"` for anything else and `"missing"` if it vanished or became a link meanwhile.
+ * Opens `name` in `dir` for reading (and writing with `write`) if it is a regular file: never
+ * through a symlink, and never blocking on a FIFO (opened non-blocking and checked before any
+ * read). Returns `"not_file"` for anything else and `"missing"` if it vanished or became a link
+ * meanwhile.
  */
 export async function openRegularFile(
   dir: DirHandle,
   name: string,
+  write = false,
 ): Promise<Deno.FsFile | "not_file" | "missing"> {
+  const mode = { read: true, write };
   if (dir.fd === null) {
     // Without descriptors: lstat, then open (a local user can race this; see docs/security.md).
     const info = await Deno.lstat(`${dir.path}/${name}`).catch(() => null);
     if (info === null || info.isSymlink) return "missing";
     if (!info.isFile) return "not_file";
-    return await Deno.open(`${dir.path}/${name}`, { read: true });
+    return await Deno.open(`${dir.path}/${name}`, mode);
   }
   const { noFollow, nonBlock } = libc!.flags;
   let fd: Fd;
   try {
-    fd = libc!.openat(dir.fd, name, noFollow | nonBlock); // O_RDONLY is 0
+    // O_RDONLY is 0, O_RDWR 2 (the same on every Linux architecture).
+    fd = libc!.openat(dir.fd, name, noFollow | nonBlock | (write ? 2 : 0));
   } catch (err) {
     if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.FilesystemLoop) {
       return "missing";
@@ -276,7 +280,7 @@ export async function openRegularFile(
     // /proc/self/fd/N names exactly the opened inode: no path is looked up again.
     const proc = `/proc/self/fd/${fd}`;
     if (!(await Deno.stat(proc)).isFile) return "not_file";
-    return await Deno.open(proc, { read: true });
+    return await Deno.open(proc, mode);
   } finally {
     libc!.close(fd);
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { StoreError, type StoreWriter } from "./store.ts";
+import { StoreError, type StoreReader, type StoreWriter } from "./store.ts";
 import { isTransient, isWrongLastSequence, mapNatsError, retrying } from "./nats_errors.ts";
 import {
   type Bucket,
@@ -165,6 +165,22 @@ export class NatsWriter implements StoreWriter {
         if (!raced) await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
       }
     }
+  }
+
+  /** Always 0: this backend keeps no partials to resume. */
+  readonly offset = 0;
+
+  readKept(): Promise<StoreReader> {
+    return Promise.reject(new StoreError("not_found", this.#p.name, "no partial upload kept"));
+  }
+
+  restart(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** This backend keeps no partials: the same as {@link abort}. */
+  keep(): Promise<void> {
+    return this.abort();
   }
 
   async abort(): Promise<void> {

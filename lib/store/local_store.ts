@@ -25,6 +25,18 @@ import {
 import { writeAll } from "../write_all.ts";
 import { randomHex } from "../random_hex.ts";
 import { GroupSync } from "./group_sync.ts";
+import { createHash } from "node:crypto";
+
+/**
+ * The folder at the top of the root that holds partial uploads kept for resume. Its name has
+ * the temporary prefix, so no client path can name it and no listing shows it.
+ */
+export const PARTIALS_DIR = `${TEMP_PREFIX}partials`;
+
+/** The file name of the partial upload of `owner` to `path` inside {@link PARTIALS_DIR}. */
+export function partialName(owner: string, path: RemotePath): string {
+  return createHash("sha256").update(`${owner}\0${path.text}`).digest("hex");
+}
 
 /** Options of {@link LocalStore}. */
 export interface LocalStoreOptions {
@@ -100,16 +112,25 @@ export class LocalStore implements Store {
   /** Shared by a store and its {@link LocalStore.within} views: abortAll reaches them all. */
   #writes: Set<LocalWriter>;
 
-  /** Real folders; no-overwrite is decided atomically by link(2); rename(2) is atomic. */
+  /**
+   * Real folders; no-overwrite is decided atomically by link(2); rename(2) is atomic; partials
+   * kept for resume.
+   */
   readonly capabilities: StoreCapabilities = {
     realFolders: true,
     atomicNoOverwrite: true,
     shared: false,
     atomicRename: true,
+    resume: true,
   };
 
   /** For a view inside another root: how its root is reached without links. */
   #anchor: Anchor | undefined;
+
+  /** The served folder's own root (a view's too): partial uploads live at its top. */
+  get #top(): string {
+    return this.#anchor?.top ?? this.#root;
+  }
 
   private constructor(
     root: string,
@@ -158,6 +179,8 @@ export class LocalStore implements Store {
   async #removeStaleTemps(dir: DirHandle): Promise<void> {
     for await (const e of Deno.readDir(dir.path)) {
       const p = `${dir.path}/${e.name}`;
+      // Kept partials outlive a restart; expirePartials() ends them.
+      if (e.name === PARTIALS_DIR) continue;
       if (e.isFile && e.name.startsWith(TEMP_PREFIX)) await removeIfUnlocked(p);
       else if (e.isDirectory && !e.isSymlink) {
         using child = openChildDir(dir, e.name);
@@ -290,6 +313,17 @@ export class LocalStore implements Store {
         throw mapFsError(err, path);
       }
     }
+    if (options.resume && options.owner !== undefined) {
+      const kept = await this.#takePartial(options.owner, path).catch((err) => {
+        parent[Symbol.dispose]();
+        throw mapFsError(err, path);
+      });
+      if (kept !== null) {
+        const w = this.#writer(kept.file, kept.path, target, parent.dir, path, options, kept.size);
+        w.holds(kept.dir);
+        return w;
+      }
+    }
     let file: Deno.FsFile;
     let temp: string;
     for (;;) {
@@ -306,18 +340,81 @@ export class LocalStore implements Store {
         throw mapFsError(err, path);
       }
     }
-    const write = new LocalWriter(
+    return this.#writer(file, temp, target, parent.dir, path, options, 0);
+  }
+
+  #writer(
+    file: Deno.FsFile,
+    temp: string,
+    target: string,
+    dir: DirHandle,
+    path: RemotePath,
+    options: WriteOptions,
+    offset: number,
+  ): LocalWriter {
+    const write: LocalWriter = new LocalWriter({
       file,
       temp,
       target,
-      parent.dir,
+      dir,
       path,
-      options,
-      this.#sync,
-      () => this.#writes.delete(write),
-    );
+      overwrite: options.overwrite,
+      mtime: options.mtime,
+      sync: this.#sync,
+      offset,
+      keepAs: options.owner === undefined
+        ? null
+        : { root: this.#top, name: partialName(options.owner, path) },
+      done: () => this.#writes.delete(write),
+    });
     this.#writes.add(write);
     return write;
+  }
+
+  /**
+   * Opens the partial upload of `owner` to `path`, locked for this writer and positioned at its
+   * end; null if there is none or another writer holds it.
+   */
+  async #takePartial(
+    owner: string,
+    path: RemotePath,
+  ): Promise<{ file: Deno.FsFile; path: string; size: number; dir: DirHandle } | null> {
+    using root = openRoot(this.#top);
+    const dir = openChildDir(root, PARTIALS_DIR);
+    if (dir === null) return null;
+    const name = partialName(owner, path);
+    let file: Deno.FsFile | null = null;
+    let taken = false;
+    try {
+      const opened = await openRegularFile(dir, name, true);
+      if (typeof opened === "string") return null;
+      file = opened;
+      if (!(await file.tryLock(true))) return null;
+      const size = await file.seek(0, Deno.SeekMode.End);
+      // The writer owns the file and the pinned partials folder from here on.
+      taken = true;
+      return { file, path: `${dir.path}/${name}`, size, dir };
+    } finally {
+      if (!taken) {
+        file?.close();
+        dir[Symbol.dispose]();
+      }
+    }
+  }
+
+  async expirePartials(before: Date): Promise<number> {
+    using root = openRoot(this.#top);
+    using dir = openChildDir(root, PARTIALS_DIR);
+    if (dir === null) return 0;
+    let removed = 0;
+    for await (const e of Deno.readDir(dir.path)) {
+      if (!e.isFile) continue;
+      const p = `${dir.path}/${e.name}`;
+      const info = await Deno.lstat(p).catch(() => null);
+      if (info === null || (info.mtime ?? new Date(0)) >= before) continue;
+      if (await removeIfUnlocked(p)) removed++;
+    }
+    return removed;
   }
 
   async remove(path: RemotePath): Promise<void> {
@@ -507,7 +604,9 @@ async function folderBytes(dir: DirHandle): Promise<number> {
   let bytes = 0;
   const files: string[] = [];
   for await (const e of Deno.readDir(dir.path)) {
-    if (e.isFile && !e.name.startsWith(TEMP_PREFIX)) files.push(e.name);
+    // Temporary files and the folder of kept partial uploads count toward nothing.
+    if (e.name.startsWith(TEMP_PREFIX)) continue;
+    if (e.isFile) files.push(e.name);
     else if (e.isDirectory && !e.isSymlink) {
       using child = openChildDir(dir, e.name);
       if (child) bytes += await folderBytes(child);
@@ -525,20 +624,46 @@ async function folderBytes(dir: DirHandle): Promise<number> {
 }
 
 /** Removes a temporary file unless a live writer (any process) holds its lock. */
-async function removeIfUnlocked(path: string): Promise<void> {
+async function removeIfUnlocked(path: string): Promise<boolean> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
   } catch {
-    return; // gone meanwhile
+    return false; // gone meanwhile
   }
   try {
-    if (await file.tryLock(true)) await Deno.remove(path).catch(() => {});
+    if (await file.tryLock(true)) return await Deno.remove(path).then(() => true, () => false);
   } catch {
     // not lockable here: leave it
   } finally {
     file.close();
   }
+  return false;
+}
+
+/** Where a writer keeps its bytes for resume: the root and the partial's file name. */
+interface KeepAs {
+  root: string;
+  name: string;
+}
+
+/** What a {@link LocalWriter} is made of. */
+interface LocalWriterParts {
+  file: Deno.FsFile;
+  /** The file's current path: a temporary file in the target folder, or a resumed partial. */
+  temp: string;
+  target: string;
+  dir: DirHandle;
+  path: RemotePath;
+  overwrite: boolean;
+  /** Modification time the committed file gets (default: the time of the commit). */
+  mtime?: Date;
+  sync: GroupSync | null;
+  /** Bytes already in the file (a resumed partial). */
+  offset: number;
+  /** Where keep() moves the file; null: keep() aborts. */
+  keepAs: KeepAs | null;
+  done: () => void;
 }
 
 class LocalWriter implements StoreWriter {
@@ -550,28 +675,114 @@ class LocalWriter implements StoreWriter {
   #overwrite: boolean;
   #mtime: Date | undefined;
   #sync: GroupSync | null;
+  #keepAs: KeepAs | null;
+  #offset: number;
+  #written = 0;
   #done: () => void;
   #finished = false;
+  #held: DirHandle[] = [];
 
-  constructor(
-    file: Deno.FsFile,
-    temp: string,
-    target: string,
-    dir: DirHandle,
-    path: RemotePath,
-    options: WriteOptions,
-    sync: GroupSync | null,
-    done: () => void,
-  ) {
-    this.#file = file;
-    this.#temp = temp;
-    this.#target = target;
-    this.#dir = dir;
-    this.#path = path;
-    this.#overwrite = options.overwrite;
-    this.#mtime = options.mtime;
-    this.#sync = sync;
-    this.#done = done;
+  constructor(p: LocalWriterParts) {
+    this.#file = p.file;
+    this.#temp = p.temp;
+    this.#target = p.target;
+    this.#dir = p.dir;
+    this.#path = p.path;
+    this.#overwrite = p.overwrite;
+    this.#mtime = p.mtime;
+    this.#sync = p.sync;
+    this.#offset = p.offset;
+    this.#keepAs = p.keepAs;
+    this.#done = p.done;
+  }
+
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** Keeps `dir` pinned until the write finishes (the partials folder of a resumed write). */
+  holds(dir: DirHandle): void {
+    this.#held.push(dir);
+  }
+
+  /** Releases the pinned folders and tells the store this write is over. */
+  #release(): void {
+    this.#dir[Symbol.dispose]();
+    for (const d of this.#held.splice(0)) d[Symbol.dispose]();
+    this.#done();
+  }
+
+  readKept(): Promise<StoreReader> {
+    const file = this.#file;
+    if (file === null || this.#written > 0) return Promise.reject(this.#aborted());
+    const size = this.#offset;
+    let done = 0;
+    let open = true;
+    const close = async () => {
+      if (!open) return;
+      open = false;
+      // Later writes append after the kept bytes.
+      await file.seek(0, Deno.SeekMode.End).catch(() => {});
+    };
+    return file.seek(0, Deno.SeekMode.Start).then(() => ({
+      size,
+      mtime: new Date(),
+      read: async (p: Uint8Array) => {
+        if (done >= size) return null;
+        const n = await file.read(p.subarray(0, Math.min(p.length, size - done)));
+        if (n === null) return null;
+        done += n;
+        return n;
+      },
+      close,
+      [Symbol.asyncDispose]: close,
+    }));
+  }
+
+  async restart(): Promise<void> {
+    const file = this.#file;
+    if (file === null) throw this.#aborted();
+    await file.truncate(0);
+    await file.seek(0, Deno.SeekMode.Start);
+    this.#offset = 0;
+    this.#written = 0;
+  }
+
+  async keep(): Promise<void> {
+    const file = this.#file;
+    const keepAs = this.#keepAs;
+    if (this.#finished || file === null || keepAs === null || this.#offset + this.#written === 0) {
+      return await this.abort();
+    }
+    try {
+      await this.#sync?.syncFile(file);
+      const folder = `${keepAs.root}/${PARTIALS_DIR}`;
+      const dest = `${folder}/${keepAs.name}`;
+      if (this.#temp !== dest) {
+        {
+          // The partials folder is made here, and only ever used if it is a real folder.
+          await Deno.mkdir(folder).catch((err) => {
+            if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+          });
+          using root = openRoot(keepAs.root);
+          using pinned = openChildDir(root, PARTIALS_DIR);
+          if (pinned === null) {
+            throw new Deno.errors.NotADirectory(`${PARTIALS_DIR} is not a folder`);
+          }
+          await Deno.rename(this.#temp, `${pinned.path}/${keepAs.name}`);
+        }
+      } else {
+        const now = new Date();
+        await Deno.utime(dest, now, now); // the kept time counts from now
+      }
+      this.#finished = true;
+      file.close();
+      this.#file = null;
+      this.#release();
+    } catch {
+      // A partial that cannot be kept is dropped like any aborted write.
+      await this.abort();
+    }
   }
 
   #aborted(): StoreError {
@@ -582,6 +793,7 @@ class LocalWriter implements StoreWriter {
     if (this.#file === null) throw this.#aborted();
     try {
       await writeAll(this.#file, chunk);
+      this.#written += chunk.length;
     } catch (err) {
       throw mapFsError(err, this.#path);
     }
@@ -604,8 +816,7 @@ class LocalWriter implements StoreWriter {
       this.#file = null;
       await this.#sync?.syncDir(this.#dir.path, dirKey(this.#dir));
       this.#finished = true;
-      this.#dir[Symbol.dispose]();
-      this.#done();
+      this.#release();
     } catch (err) {
       // A folder or file that took the name meanwhile (asked while the folder is still pinned).
       const folder = (await Deno.lstat(this.#target).catch(() => null))?.isDirectory;
@@ -630,7 +841,6 @@ class LocalWriter implements StoreWriter {
     }
     this.#file = null;
     await Deno.remove(this.#temp).catch(() => {});
-    this.#dir[Symbol.dispose]();
-    this.#done();
+    this.#release();
   }
 }

@@ -101,12 +101,16 @@ export class NatsStore implements Store {
   #closed = false;
   #location: string;
 
-  /** Folders by convention; no-overwrite is atomic (expected last subject sequence). */
+  /**
+   * Folders by convention; no-overwrite is atomic (expected last subject sequence); no partial
+   * uploads are kept (an interrupted upload is dropped, a resumed one starts at 0).
+   */
   readonly capabilities: StoreCapabilities = {
     realFolders: false,
     atomicNoOverwrite: true,
     shared: true,
     atomicRename: false,
+    resume: false,
   };
 
   private constructor(
@@ -500,6 +504,11 @@ export class NatsStore implements Store {
       }
       throw mapNatsError(err, path);
     }
+  }
+
+  /** No partials are kept in a bucket (see {@link capabilities}): nothing to expire. */
+  expirePartials(_before: Date): Promise<number> {
+    return Promise.resolve(0);
   }
 
   async abortAll(): Promise<void> {

@@ -87,6 +87,12 @@ export class PrefixedStore implements Store {
         commit: (sha256) =>
           writer.commit(sha256).catch((err) => Promise.reject(this.#out(err, path))),
         abort: () => writer.abort(),
+        get offset() {
+          return writer.offset;
+        },
+        readKept: () => writer.readKept(),
+        restart: () => writer.restart(),
+        keep: () => writer.keep(),
       };
     });
   }
@@ -134,6 +140,11 @@ export class PrefixedStore implements Store {
 
   within(home: RemotePath): Promise<Store> {
     return this.#call(home, (p) => this.#inner.within(p));
+  }
+
+  /** The inner store's partials: they are kept per owner, not per view. */
+  expirePartials(before: Date): Promise<number> {
+    return this.#inner.expirePartials(before);
   }
 
   /** Nothing of its own: the inner store's abortAll covers the view's writes. */

@@ -59,6 +59,25 @@ export interface StoreWriter {
   commit(sha256: string): Promise<void>;
   /** Drops the written bytes; the destination stays as it was. Safe to call more than once. */
   abort(): Promise<void>;
+  /**
+   * Bytes already in this write when it started: the length of the partial upload it resumed
+   * (see {@link WriteOptions.resume}), else 0. Later writes append after them.
+   */
+  readonly offset: number;
+  /**
+   * Reads the first {@link offset} bytes (the resumed partial), so the caller can verify them
+   * by hash before trusting them. Close the reader on every path.
+   */
+  readKept(): Promise<StoreReader>;
+  /** Drops the resumed bytes: the write starts again from byte 0 ({@link offset} becomes 0). */
+  restart(): Promise<void>;
+  /**
+   * Ends the write without committing, but keeps the bytes written so far as the partial
+   * upload of {@link WriteOptions.owner} and this path, for a later write with `resume`. Where
+   * the backend keeps no partials ({@link StoreCapabilities.resume} false), or with no owner
+   * or no bytes, this is {@link abort}. The destination stays as it was.
+   */
+  keep(): Promise<void>;
 }
 
 /** Options of {@link Store.createWrite}. */
@@ -67,6 +86,16 @@ export interface WriteOptions {
   overwrite: boolean;
   /** Modification time the committed file gets (default: the time of the commit). */
   mtime?: Date;
+  /**
+   * Whose partial upload this write may resume and keep (the user name): partials are kept
+   * per owner and path, never shared between owners.
+   */
+  owner?: string;
+  /**
+   * Continue the partial upload kept for `owner` and this path, if there is one and no other
+   * write is continuing it: the writer then starts with {@link StoreWriter.offset} bytes.
+   */
+  resume?: boolean;
 }
 
 /** Options of {@link Store.rename}. */
@@ -94,6 +123,11 @@ export interface StoreCapabilities {
    * moved entry by entry (an object store), so others may see it half moved.
    */
   readonly atomicRename: boolean;
+  /**
+   * True when interrupted uploads can be kept as partials ({@link StoreWriter.keep}) and
+   * resumed; false: `keep()` aborts and a resuming write always starts at offset 0.
+   */
+  readonly resume: boolean;
 }
 
 /** The conditions a caller can act on, independent of the backend. */
@@ -184,6 +218,12 @@ export interface Store {
    * {@link StoreCapabilities.atomicRename}.
    */
   rename(from: RemotePath, to: RemotePath, options: RenameOptions): Promise<void>;
+  /**
+   * Removes partial uploads (see {@link StoreWriter.keep}) last written before `before` and
+   * not being resumed now; returns how many went. Partials are never listed, read or counted
+   * as files; this is how they end.
+   */
+  expirePartials(before: Date): Promise<number>;
   /** Aborts every write of this process still in progress (shutdown). */
   abortAll(): Promise<void>;
   /** Aborts pending writes and releases the backend (connections, handles). */
