@@ -89,6 +89,8 @@ Options:
                          (repeat the flag, or separate networks with commas)
   --ticket-lifetime SECS session tickets let a client's next commands log in without
                          the password's PBKDF2 for this long (default 600; 0: none)
+  --partial-ttl SECS     keep an interrupted upload this long after its last byte, for
+                         upload --resume (default 86400, a day; 0 keeps none)
   --tls-cert FILE        TLS certificate chain, PEM (default: the server's own, made on
                          first start next to the users file)
   --tls-key FILE         private key of --tls-cert, PEM
@@ -292,6 +294,7 @@ interface ServeFlags {
   trusted: Cidr[];
   /** Flood limits (see {@link DEFAULT_LIMITS}). */
   limits: FloodLimits;
+  partialTtlMs: number;
 }
 
 /** Parses `server [options]`; null when it answered --help or --version. */
@@ -318,6 +321,7 @@ function parseServeFlags(args: string[]): ServeFlags | null {
       "ticket-lifetime": { type: "string" },
       "ban-time": { type: "string" },
       "trusted-network": { type: "string", multiple: true },
+      "partial-ttl": { type: "string" },
       tls: { type: "boolean", default: false },
       "no-tls": { type: "boolean", default: false },
       "tls-cert": { type: "string" },
@@ -339,7 +343,7 @@ function parseServeFlags(args: string[]): ServeFlags | null {
     );
   }
   const seconds = (
-    flag: "idle-timeout" | "grace" | "login-timeout" | "stall-timeout",
+    flag: "idle-timeout" | "grace" | "login-timeout" | "stall-timeout" | "partial-ttl",
     fallback: number,
     min: number,
   ) => parseIntFlag(values[flag], flag, { fallback, min }) * 1000;
@@ -348,6 +352,7 @@ function parseServeFlags(args: string[]): ServeFlags | null {
     port: parseIntFlag(values.port, "port", { fallback: 9000, max: 65535 }),
     idleTimeoutMs: seconds("idle-timeout", 300, 1),
     graceMs: seconds("grace", 10, 0),
+    partialTtlMs: seconds("partial-ttl", 86400, 0),
     maxConnections: parseIntFlag(values["max-connections"], "max-connections", {
       fallback: 4096,
       min: 1,
@@ -490,6 +495,7 @@ async function serve(flags: ServeFlags): Promise<number> {
       maxConnections: flags.maxConnections,
       maxUploadBytes: flags.maxUpload ?? undefined,
       ...flags.limits,
+      partialTtlMs: flags.partialTtlMs,
       serverName: SERVER_NAME,
       defaultIterations: DEFAULT_ITERATIONS,
       authFailDelayMs: 200,

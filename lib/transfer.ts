@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { writeAll } from "./write_all.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import type { FrameConn } from "./protocol/conn.ts";
@@ -138,6 +138,23 @@ export interface BodyResult {
   sha256: string;
 }
 
+/**
+ * Reads exactly `bytes` bytes of `source` into a fresh SHA-256: the hash of a kept prefix
+ * (a partial upload or download), to compare and then continue with the rest of the body.
+ * Returns null if the source ends before `bytes`.
+ */
+export async function hashPrefix(source: ByteSource, bytes: number): Promise<Hash | null> {
+  const hash = createHash("sha256");
+  const buf = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(1, bytes)));
+  for (let done = 0; done < bytes;) {
+    const n = await source.read(buf.subarray(0, Math.min(buf.length, bytes - done)));
+    if (n === null || n === 0) return null;
+    hash.update(buf.subarray(0, n));
+    done += n;
+  }
+  return hash;
+}
+
 async function readChunk(source: ByteSource, frame: Uint8Array, want: number): Promise<number> {
   // Fill as much of the chunk as the source gives; a short read only means a smaller frame.
   const n = await source.read(frame.subarray(HEADER_BYTES, HEADER_BYTES + want));
@@ -149,15 +166,16 @@ async function readChunk(source: ByteSource, frame: Uint8Array, want: number): P
  * SHA-256; with `size` null, everything the source gives until it ends (a body of unknown
  * length). The next chunk is read from the source while the current one is on the wire. If
  * the source ends early or the signal fires, an `abort` trailer goes out instead and this
- * throws, leaving the connection in step.
+ * throws, leaving the connection in step. A resumed body passes the `hash` of the bytes
+ * before it ({@link hashPrefix}): the trailer and the result then carry the whole file's.
  */
 export async function sendBody(
   conn: FrameConn,
   source: ByteSource,
   size: number | null,
   options: BodyOptions = {},
+  hash: Hash = createHash("sha256"),
 ): Promise<BodyResult> {
-  const hash = createHash("sha256");
   const total = size ?? Infinity;
   const buffers = new ChunkBuffers(options.pool, total);
   let done = 0;
@@ -226,15 +244,16 @@ export async function sendBody(
  * hashing it and writing it to `sink` (or nowhere when null), then checks the trailer's
  * SHA-256. The disk write of one chunk overlaps the
  * socket read of the next. If the sink fails, the rest of the body is read and dropped so the
- * connection stays in step, and the sink's error is thrown at the end.
+ * connection stays in step, and the sink's error is thrown at the end. With the `hash` of
+ * bytes before this body (a resume), the check is of the whole file's SHA-256.
  */
 export async function receiveBody(
   conn: FrameConn,
   size: number | null,
   sink: ByteSink | null,
   options: BodyOptions = {},
+  hash: Hash = createHash("sha256"),
 ): Promise<BodyResult> {
-  const hash = createHash("sha256");
   const total = size ?? Infinity;
   const buffers = new ChunkBuffers(options.pool, total);
   let done = 0;

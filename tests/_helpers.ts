@@ -216,7 +216,7 @@ export function toolArgs(tool: Tool): string[] {
 }
 
 /** Environment for a child: INIT_CWD set to `cwd`, and no FILESHARE_* leaking from outside. */
-function childEnv(cwd: string, env: Record<string, string> = {}): Record<string, string> {
+export function childEnv(cwd: string, env: Record<string, string> = {}): Record<string, string> {
   const base = Deno.env.toObject();
   for (const k of Object.keys(base)) if (k.startsWith("FILESHARE_")) delete base[k];
   const trust = [...trustedFingerprints].join(",");

@@ -10,7 +10,6 @@ import {
   dfRequest,
   type DirEntry,
   dirRequest,
-  downloadRequest,
   EAGER_MAX_BYTES,
   helloRequest,
   mkdirRequest,
@@ -23,21 +22,22 @@ import {
 import {
   parseDfResponse,
   parseDirResponse,
-  parseDownloadResponse,
   parseHelloResponse,
   parseOkResponse,
   parseReadyResponse,
   parseUploadResponse,
 } from "../protocol/responses.ts";
+import { type ByteSink, type ByteSource, sendBody, type TransferOptions } from "../transfer.ts";
+import type { Hash } from "node:crypto";
 import {
-  type ByteSink,
-  type ByteSource,
-  receiveBody,
-  sendBody,
-  type TransferOptions,
-} from "../transfer.ts";
+  answerOffer,
+  downloadRequestFrom,
+  isSeekable,
+  receiveDownload,
+  type SeekableSource,
+} from "./_exchange.ts";
 import { withAdvice } from "./advice.ts";
-import { downloadToFile } from "./download_file.ts";
+import { downloadToFile, type ResumeFrom } from "./download_file.ts";
 import type {
   AccountUsage,
   ConnectOptions,
@@ -304,25 +304,51 @@ export class FileshareClient implements AsyncDisposable {
   ): Promise<TransferResult> {
     return this.#serial(async () => {
       const started = performance.now();
+      const resume = options.resume === true;
+      if (resume && (size === null || !isSeekable(source))) {
+        throw new TypeError(
+          "A resumed upload needs a source of known size that can be read again (a Deno.FsFile)",
+        );
+      }
       if (size === null) this.#requireV2(`Uploading "${remote}" from a stream`);
       // Small bodies go out with the request; the server reads them even when it refuses.
-      const eager = size !== null && size <= EAGER_MAX_BYTES;
+      const eager = !resume && size !== null && size <= EAGER_MAX_BYTES;
       const mtime = this.#version >= PROTOCOL_V2 && options.times !== false
         ? options.mtime
         : undefined;
-      await this.#conn.send(
-        uploadRequest(remote, size, { overwrite: options.overwrite, eager, mtime }),
-      );
+      await this.#conn.send(uploadRequest(remote, size, {
+        overwrite: options.overwrite,
+        eager,
+        mtime,
+        resume,
+        // A stream cannot be sent again from where it stopped: nothing of it is kept.
+        keepPartial: size !== null && options.keepPartial,
+      }));
+      let offset = 0;
+      let prefix: Hash | undefined;
       if (!eager) {
+        let ready;
         try {
-          parseReadyResponse(await this.#conn.expectMessage());
+          ready = parseReadyResponse(await this.#conn.expectMessage());
         } catch (err) {
           throw withAdvice("upload", await this.#uploadNotFound(remote, err));
         }
+        if (resume) {
+          ({ offset, prefix } = await answerOffer(
+            this.#conn,
+            source as SeekableSource,
+            size!,
+            ready,
+          ));
+        }
       }
+      const progress = options.onProgress;
       let sent;
       try {
-        sent = await sendBody(this.#conn, source, size, options);
+        sent = await sendBody(this.#conn, source, size === null ? null : size - offset, {
+          ...options,
+          onProgress: progress && ((done) => progress(offset + done)),
+        }, prefix);
       } catch (err) {
         // The server answers an aborted body with an error; read it to stay in step.
         if (err instanceof FileshareError && !this.#conn.closed) {
@@ -339,7 +365,10 @@ export class FileshareClient implements AsyncDisposable {
       if (reply.sha256 !== sent.sha256) {
         throw new FileshareError("INTEGRITY", `Server stored a different SHA-256 than was sent`);
       }
-      return { bytes: sent.bytes, sha256: sent.sha256, ms: performance.now() - started };
+      const ms = performance.now() - started;
+      return resume
+        ? { bytes: sent.bytes, sha256: sent.sha256, ms, offset }
+        : { bytes: sent.bytes, sha256: sent.sha256, ms };
     });
   }
 
@@ -396,23 +425,27 @@ export class FileshareClient implements AsyncDisposable {
     sink: (size: number) => Promise<ByteSink>,
     options: TransferOptions = {},
   ): Promise<TransferResult> {
+    return this.#download(remote, (size) => sink(size), options);
+  }
+
+  /**
+   * {@link download}, optionally continuing after bytes the caller has (`from`): the server
+   * checks their SHA-256 and says where its body starts, which `sink` is told.
+   */
+  #download(
+    remote: string,
+    sink: (size: number, offset: number) => Promise<ByteSink>,
+    options: TransferOptions,
+    from?: ResumeFrom,
+  ): Promise<TransferResult> {
     return this.#serial(async () => {
       const started = performance.now();
       const onAbort = () => this.#conn.close();
       options.signal?.addEventListener("abort", onAbort, { once: true });
       try {
         options.signal?.throwIfAborted();
-        await this.#conn.send(downloadRequest(remote));
-        const { size, mtime } = parseDownloadResponse(await this.#conn.expectMessage());
-        const body = await receiveBody(this.#conn, size, await sink(size), options);
-        const result: TransferResult = {
-          bytes: body.bytes,
-          sha256: body.sha256,
-          ms: performance.now() - started,
-        };
-        const time = Date.parse(mtime);
-        if (Number.isFinite(time)) result.mtime = new Date(time);
-        return result;
+        await this.#conn.send(downloadRequestFrom(remote, from));
+        return await receiveDownload(this.#conn, sink, options, from, started);
       } catch (err) {
         if (options.signal?.aborted) {
           throw new FileshareError("CANCELLED", "Transfer cancelled", { cause: err });
@@ -444,7 +477,12 @@ export class FileshareClient implements AsyncDisposable {
     local: string,
     options: FileTransferOptions = {},
   ): Promise<TransferResult> {
-    return downloadToFile((sink) => this.download(remote, sink, options), remote, local, options);
+    return downloadToFile(
+      (sink, from) => this.#download(remote, sink, options, from),
+      remote,
+      local,
+      options,
+    );
   }
 
   /**

@@ -5,15 +5,27 @@
  * @module
  */
 import { AtomicFile, SYNC_FILE } from "../atomic_file.ts";
-import { FileshareError } from "../protocol/errors.ts";
+import { ConnectionError, FileshareError } from "../protocol/errors.ts";
 import { randomHex } from "../random_hex.ts";
-import type { ByteSink } from "../transfer.ts";
 import { fsCause } from "../fs_cause.ts";
+import { type ByteSink, hashPrefix } from "../transfer.ts";
 import type { FileTransferOptions, TransferResult } from "./options.ts";
+import { createHash, type Hash } from "node:crypto";
 
-/** Runs one download into the sink it is given (`FileshareClient.download` for a path). */
+/** Bytes a resumed download already has: how many, and their SHA-256 so far. */
+export interface ResumeFrom {
+  offset: number;
+  hash: Hash;
+}
+
+/**
+ * Runs one download into the sink it is given (`FileshareClient.download` for a path); with
+ * `from`, asks to continue after those bytes. `sink` learns the size and where the server's
+ * body starts (`from.offset`, or 0 when the server sends the whole file).
+ */
 export type DownloadInto = (
-  sink: (size: number) => Promise<ByteSink>,
+  sink: (size: number, offset: number) => Promise<ByteSink>,
+  from?: ResumeFrom,
 ) => Promise<TransferResult>;
 
 function splitLocal(path: string): { dir: string; base: string } {
@@ -60,6 +72,27 @@ async function downloadToStream(
   });
 }
 
+/**
+ * The partial file of a resumable download of `local`: a fixed hidden name next to it, so a
+ * later run finds it (`.NAME.fileshare-part`; a long NAME is cut and given a short hash).
+ */
+export function partialFileFor(local: string): string {
+  const { dir, base } = splitLocal(local);
+  const chars = Array.from(base);
+  const short = chars.length <= 40
+    ? base
+    : `${chars.slice(0, 32).join("")}~${
+      createHash("sha256").update(base).digest("hex").slice(0, 8)
+    }`;
+  return `${dir}/.${short}.fileshare-part`;
+}
+
+/** Whether a transfer stopped because it was cancelled or the connection went, not a fault. */
+function interrupted(err: unknown): boolean {
+  return err instanceof ConnectionError ||
+    (err instanceof FileshareError && (err.code === "CANCELLED" || err.code === "TIMEOUT"));
+}
+
 function localExists(what: string, local: string): FileshareError {
   return new FileshareError("EXISTS", `${what}: local file "${local}" exists (use --overwrite)`);
 }
@@ -87,6 +120,16 @@ export async function downloadToFile(
   if (!options.overwrite && await Deno.lstat(local).then(() => true, () => false)) {
     throw localExists(what, local);
   }
+  if (options.resume || options.keepPartial) {
+    const partial = await openPartial(partialFileFor(local)).catch((err) => {
+      // Named as the user's path and the cause, as for a whole download.
+      throw new FileshareError("BAD_REQUEST", `${what}: ${cannotWrite(local, err)}`, {
+        cause: err,
+      });
+    });
+    if (partial !== null) return await resumable(download, partial, what, local, options);
+    // Another download of the same target holds the partial: this one is not resumable.
+  }
   // The temporary file is created before the request, so a local problem (missing folder,
   // no permission) is reported without leaving a body half-read on the connection.
   await using file = await AtomicFile.create(local, {
@@ -108,4 +151,77 @@ export async function downloadToFile(
     throw err instanceof Deno.errors.AlreadyExists ? localExists(what, local) : err;
   }
   return result;
+}
+
+/** A partial download's file, locked by this process; null while another holds it. */
+interface Partial {
+  path: string;
+  file: Deno.FsFile;
+}
+
+async function openPartial(path: string): Promise<Partial | null> {
+  const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o644 });
+  if (await file.tryLock(true).catch(() => false)) return { path, file };
+  file.close();
+  return null;
+}
+
+/**
+ * A download through the fixed partial file: with `resume`, after the bytes it holds (the
+ * server checks them by SHA-256 and sends the whole file if they differ); cut off, the bytes
+ * stay (`keepPartial`) and the error names the file; done, the file takes the target's name.
+ */
+async function resumable(
+  download: DownloadInto,
+  partial: Partial,
+  what: string,
+  local: string,
+  options: FileTransferOptions,
+): Promise<TransferResult> {
+  const { file, path } = partial;
+  let kept = false;
+  try {
+    let from: ResumeFrom | undefined;
+    const have = options.resume ? (await file.stat()).size : 0;
+    if (have > 0) {
+      const hash = await hashPrefix(file, have);
+      if (hash !== null) from = { offset: have, hash };
+    }
+    if (from === undefined) await file.truncate(0);
+    const result = await download(async (size, offset) => {
+      options.onSize?.(size);
+      if (offset === 0) await file.truncate(0);
+      await file.seek(offset, Deno.SeekMode.Start);
+      return file;
+    }, from);
+    // As a whole download does: the file gets the server's time (a resumed one too).
+    if (options.times !== false && result.mtime !== undefined) {
+      await file.utime(new Date(), result.mtime);
+    }
+    if (options.fsync) await file.sync();
+    try {
+      if (options.overwrite) await Deno.rename(path, local);
+      else {
+        await Deno.link(path, local);
+        await Deno.remove(path);
+      }
+    } catch (err) {
+      throw err instanceof Deno.errors.AlreadyExists ? localExists(what, local) : err;
+    }
+    kept = true; // it is the target now
+    return result;
+  } catch (err) {
+    const size = await file.stat().then((i) => i.size, () => 0);
+    if (options.keepPartial && interrupted(err) && size > 0) {
+      kept = true;
+      // The advice travels with the error, so every front end shows it.
+      const e = err as Error & { partial?: string };
+      e.message = `${e.message}; partial kept: rerun with --resume, or delete "${path}"`;
+      e.partial = path;
+    }
+    throw err;
+  } finally {
+    file.close();
+    if (!kept) await Deno.remove(path).catch(() => {});
+  }
 }

@@ -84,6 +84,11 @@ export interface TransferResult {
   ms: number;
   /** Downloads: the file's modification time on the server. */
   mtime?: Date;
+  /**
+   * A resumed transfer: bytes that were already in place from an earlier attempt, verified by
+   * SHA-256 before `bytes` more were moved (absent or 0: moved whole).
+   */
+  offset?: number;
 }
 
 /**
@@ -117,6 +122,22 @@ export interface FileTransferOptions extends TransferOptions {
   times?: boolean;
   /** Uploads: the modification time the stored file gets (`uploadFile` passes the file's). */
   mtime?: Date;
+  /**
+   * Continue an earlier, interrupted transfer: an upload after the bytes the server kept (the
+   * source must be a `Deno.FsFile` of known size, as {@link FileshareClient.uploadFile}
+   * opens; a stream cannot be resumed), a download after the partial file kept next to the
+   * local target. The kept bytes are checked by SHA-256 against the other side's first bytes;
+   * if they differ (the file changed), the transfer starts again from byte 0. The whole
+   * file's SHA-256 is verified at the end, and the file gets its mtime as a whole transfer's.
+   */
+  resume?: boolean;
+  /**
+   * If the transfer is cut off (cancelled, connection lost), keep what arrived for a resume:
+   * an upload's bytes on the server for its partial time (default 24 h), a download's in a
+   * hidden file next to the target, which the thrown error names. Default: nothing is kept.
+   * Nothing of an upload from a stream (size unknown) is kept.
+   */
+  keepPartial?: boolean;
 }
 
 /**

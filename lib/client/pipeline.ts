@@ -2,20 +2,24 @@
  * Many files over one connection without a round trip each. The server answers requests in
  * the order they came, so the client may send the next requests before the answers to the
  * earlier ones arrived: small uploads go out with their bodies (eager) and downloads as bare
- * requests, several ahead within a bounded window, while the answers are read in order.
+ * requests, several ahead within a bounded window, while the answers are read in order. With
+ * `resume`, each large upload and each download with a partial file waits for its turn, as a
+ * single resumed transfer does: its exchange depends on bytes kept from an earlier attempt.
  * @module
  */
 import type { FrameConn } from "../protocol/conn.ts";
 import { ConnectionError, FileshareError } from "../protocol/errors.ts";
-import { downloadRequest, EAGER_MAX_BYTES, uploadRequest } from "../protocol/messages.ts";
+import { EAGER_MAX_BYTES, uploadRequest } from "../protocol/messages.ts";
 import {
   parseDownloadResponse,
   parseReadyResponse,
   parseUploadResponse,
 } from "../protocol/responses.ts";
 import { type BodyResult, receiveBody, sendBody } from "../transfer.ts";
+import type { Hash } from "node:crypto";
+import { answerOffer, downloadRequestFrom, receiveDownload } from "./_exchange.ts";
 import { withAdvice } from "./advice.ts";
-import { downloadToFile } from "./download_file.ts";
+import { downloadToFile, partialFileFor } from "./download_file.ts";
 import type { FileTransferOptions, TransferResult } from "./options.ts";
 
 /** One file of {@link FileshareClient.uploadFiles}: a local file and where it goes. */
@@ -123,6 +127,8 @@ interface SentUpload {
   started: number;
   /** The body as sent, or the local error that aborted it (the server answers anyway). */
   sent: BodyResult | { error: unknown };
+  /** A resume request: the bytes the server had kept and the body continued after. */
+  offset?: number;
 }
 
 function isConnectionLost(err: unknown, conn: FrameConn): boolean {
@@ -169,10 +175,10 @@ export async function pipelineUploads(
       if (reply.sha256 !== s.sent.sha256) {
         throw new FileshareError("INTEGRITY", `Server stored a different SHA-256 than was sent`);
       }
-      report({
-        job: s.job,
-        result: { bytes: s.sent.bytes, sha256: s.sent.sha256, ms: performance.now() - s.started },
-      });
+      const ms = performance.now() - s.started;
+      const result: TransferResult = { bytes: s.sent.bytes, sha256: s.sent.sha256, ms };
+      if (options.resume) result.offset = s.offset ?? 0;
+      report({ job: s.job, result });
     } catch (err) {
       if (isConnectionLost(err, conn)) lost ??= err;
       report({ job: s.job, error: "error" in s.sent ? s.sent.error : withAdvice("upload", err) });
@@ -208,6 +214,7 @@ export async function pipelineUploads(
         options.onBytes?.(done - last);
         last = done;
       };
+      // Small files go eager also when resuming: sent again whole, they cost little.
       if (size <= EAGER_MAX_BYTES) {
         await inflight.room(window, WINDOW_BYTES);
         if (lost !== null) {
@@ -233,28 +240,48 @@ export async function pipelineUploads(
       }
       // A large file: its `ready` comes after every earlier answer, so those are read first.
       await inflight.room(1, 0);
+      const resume = options.resume === true;
+      let offset = 0;
+      let prefix: Hash | undefined;
       try {
-        await conn.send(uploadRequest(job.remote, size, { ...request, eager: false }));
-        parseReadyResponse(await conn.expectMessage());
+        await conn.send(uploadRequest(job.remote, size, {
+          ...request,
+          eager: false,
+          resume,
+          keepPartial: options.keepPartial,
+        }));
+        const ready = parseReadyResponse(await conn.expectMessage());
+        if (resume) ({ offset, prefix } = await answerOffer(conn, file, size, ready));
       } catch (err) {
         if (isConnectionLost(err, conn)) lost ??= err;
         report({ job, error: withAdvice("upload", err) });
         continue;
       }
+      // The kept bytes count as done for the overall progress.
+      options.onBytes?.(offset);
       let sent: SentUpload["sent"];
       try {
-        sent = await sendBody(conn, file, size, { onProgress, signal: options.signal });
+        sent = await sendBody(conn, file, size - offset, {
+          onProgress,
+          signal: options.signal,
+        }, prefix);
       } catch (err) {
         if (isConnectionLost(err, conn)) lost ??= err;
         sent = { error: err };
       }
-      inflight.push({ job, started, sent }, 0);
+      inflight.push({ job, started, sent, offset }, 0);
     }
   } finally {
     inflight.close();
     await reader;
   }
   return outcomes;
+}
+
+/** Whether a partial download of `local` is kept (non-empty) to continue. */
+async function hasPartial(local: string): Promise<boolean> {
+  const info = await Deno.lstat(partialFileFor(local)).catch(() => null);
+  return info !== null && info.isFile && info.size > 0;
 }
 
 /**
@@ -274,8 +301,11 @@ export async function pipelineDownloads(
   let lost: unknown = null;
   const sendAhead = async (upTo: number) => {
     while (sent < Math.min(upTo, jobs.length) && lost === null) {
+      // A file with a partial to continue waits for its turn: its request carries the hash of
+      // what the partial holds, taken then.
+      if (options.resume && await hasPartial(jobs[sent].local)) break;
       try {
-        await conn.send(downloadRequest(jobs[sent].remote));
+        await conn.send(downloadRequestFrom(jobs[sent].remote));
         sent++;
       } catch (err) {
         lost = err;
@@ -285,31 +315,36 @@ export async function pipelineDownloads(
   await sendAhead(window);
   for (const [i, job] of jobs.entries()) {
     const outcome: BatchOutcome<DownloadJob> = { job };
-    if (i >= sent || lost !== null || options.signal?.aborted) {
+    if (i > sent || lost !== null || options.signal?.aborted) {
       outcome.error = lost ?? new FileshareError("CANCELLED", "Transfer cancelled");
     } else {
+      // Not sent ahead (a partial to continue): its request goes when its turn comes.
+      let requested = i < sent;
       let answered = false;
       const started = performance.now();
       let last = 0;
       try {
         outcome.result = await downloadToFile(
-          async (sink) => {
+          async (sink, from) => {
+            if (!requested) {
+              await conn.send(downloadRequestFrom(job.remote, from));
+              requested = true;
+              sent++;
+            }
             answered = true;
-            const { size, mtime } = parseDownloadResponse(await conn.expectMessage());
-            const body = await receiveBody(conn, size, await sink(size), {
-              signal: options.signal,
-              onProgress: (done) => {
-                options.onBytes?.(done - last);
-                last = done;
+            return await receiveDownload(
+              conn,
+              sink,
+              {
+                signal: options.signal,
+                onProgress: (done) => {
+                  options.onBytes?.(done - last);
+                  last = done;
+                },
               },
-            });
-            const result: TransferResult = {
-              bytes: body.bytes,
-              sha256: body.sha256,
-              ms: performance.now() - started,
-            };
-            if (Number.isFinite(Date.parse(mtime))) result.mtime = new Date(mtime);
-            return result;
+              from,
+              started,
+            );
           },
           job.remote,
           job.local,
@@ -318,6 +353,7 @@ export async function pipelineDownloads(
       } catch (err) {
         outcome.error = err;
         if (isConnectionLost(err, conn)) lost = err;
+        else if (!requested) sent++; // refused locally before its request went: none goes
         else if (!answered) {
           // Refused locally before the answer was read: read it (and drop its body).
           try {

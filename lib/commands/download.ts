@@ -7,7 +7,7 @@ import type { FileshareClient } from "../client/client.ts";
 import type { DownloadJob } from "../client/pipeline.ts";
 import { writeAll } from "../write_all.ts";
 import type { CommandCall, CommandContext, CommandOutput, RemoteCommand } from "./command.ts";
-import { FSYNC, NO_TIMES, OVERWRITE, RECURSIVE_TRANSFER } from "./flags.ts";
+import { FSYNC, NO_TIMES, OVERWRITE, RECURSIVE_TRANSFER, RESUME } from "./flags.ts";
 import { hasWildcard, matchNames, splitPattern } from "./glob.ts";
 import { listTree } from "./dir.ts";
 import { remoteJoin } from "./remote_path.ts";
@@ -31,6 +31,9 @@ function transferOptions(ctx: CommandContext, call: CommandCall) {
     fsync: call.flags.fsync ?? false,
     times: !(call.flags["no-times"] ?? false),
     signal: ctx.signal,
+    // A download cut off keeps its bytes (the error names the file); --resume continues.
+    resume: call.flags.resume ?? false,
+    keepPartial: true,
   };
 }
 
@@ -196,6 +199,9 @@ async function download(ctx: CommandContext, call: CommandCall): Promise<Command
     if (sources.length !== 1 || call.flags.recursive) {
       throw new UsageError('Download one file to stdout ("-")');
     }
+    if (call.flags.resume) {
+      throw new UsageError('Cannot resume a download to stdout ("-"): resume into a file');
+    }
     return await downloadStdout(ctx, ctx.remotePath(sources[0]));
   }
   if (sources.length === 1 && !call.flags.recursive && !hasWildcard(sources[0])) {
@@ -208,7 +214,7 @@ async function mget(ctx: CommandContext, call: CommandCall): Promise<CommandOutp
   return await downloadMany(ctx, call, call.args, ".");
 }
 
-const DOWNLOAD_FLAGS = [OVERWRITE, FSYNC, RECURSIVE_TRANSFER, NO_TIMES];
+const DOWNLOAD_FLAGS = [OVERWRITE, FSYNC, RECURSIVE_TRANSFER, NO_TIMES, RESUME];
 
 /** `download REMOTE... [LOCAL]` (shell `get`). */
 export const DOWNLOAD: RemoteCommand = {
@@ -229,15 +235,32 @@ export const DOWNLOAD: RemoteCommand = {
     'with everything in it. "-" as LOCAL writes the file to stdout. Files get the ' +
     "server's modification time unless --no-times. Never replaces a local file unless " +
     "--overwrite. --fsync flushes each file to disk before it takes its name (off by " +
-    "default, as with rsync).",
+    "default, as with rsync). A download cut off keeps what arrived in a hidden partial file " +
+    "next to LOCAL, named in the message; --resume (-a) continues each file after it once " +
+    "its SHA-256 matches the server's first bytes (else it starts again), and checks the " +
+    "whole file's SHA-256 at the end.",
   examples: [
     "docs/report.pdf",
     "docs/report.pdf ~/Desktop/",
     "'docs/*.pdf' ./pdfs/",
     "-r photos ./backup",
     "backup.tar - | tar x",
+    "--resume big.iso",
   ],
   run: download,
+};
+
+/** Shell `reget REMOTE... [LOCAL]`: `get --resume`, as in sftp. */
+export const REGET: RemoteCommand = {
+  ...DOWNLOAD,
+  name: "reget",
+  shellName: "reget",
+  aliases: [],
+  surfaces: ["shell"],
+  flags: DOWNLOAD_FLAGS.filter((f) => f !== RESUME),
+  summary: "continue an interrupted download (get --resume)",
+  examples: ["big.iso", "-r photos ./backup"],
+  run: (ctx, call) => download(ctx, { ...call, flags: { ...call.flags, resume: true } }),
 };
 
 /** `mget PATTERN...`: remote files matching wildcards into the current local folder. */

@@ -53,3 +53,10 @@ export const FOLLOW_SYMLINKS: Flag = {
   short: "L",
   about: "upload -r: follow local symlinks (default: skip them)",
 };
+
+/** `--resume` (`-a`, as in sftp): continue an interrupted transfer where it stopped. */
+export const RESUME: Flag = {
+  name: "resume",
+  short: "a",
+  about: "continue an interrupted transfer (the kept bytes are checked by SHA-256 first)",
+};

@@ -97,6 +97,8 @@ class OneShotContext implements CommandContext {
   #options: OneShotOptions;
   #client: Promise<FileshareClient> | null = null;
   readonly progress: ProgressOutput | null;
+  /** Ctrl-C or SIGTERM: cancels the running transfer. */
+  signal?: AbortSignal;
 
   constructor(options: OneShotOptions) {
     this.#options = options;
@@ -159,6 +161,8 @@ export async function runOneShot(
     command.flags.map((f) => [f.name, options.flags[f.name] ?? false]),
   );
   const ctx = new OneShotContext(options);
+  using stop = stopOnSignals();
+  ctx.signal = stop.signal;
   try {
     const out = await command.run(ctx, { args, flags });
     const stdout = options.json ? JSON.stringify(out.json) : out.text;
@@ -168,4 +172,26 @@ export async function runOneShot(
   } finally {
     await ctx.close();
   }
+}
+
+/**
+ * Ctrl-C and SIGTERM cancel the running command, so a transfer ends cleanly: a download's
+ * partial file is removed or kept for --resume with a message, never left silently. A second
+ * signal ends the process at once (130 for SIGINT, 143 for SIGTERM).
+ */
+function stopOnSignals(): Disposable & { signal: AbortSignal } {
+  const controller = new AbortController();
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const handlers = signals.map((sig) => {
+    const h = () => {
+      if (controller.signal.aborted) Deno.exit(sig === "SIGINT" ? 130 : 143);
+      controller.abort();
+    };
+    Deno.addSignalListener(sig, h);
+    return [sig, h] as const;
+  });
+  return {
+    signal: controller.signal,
+    [Symbol.dispose]: () => handlers.forEach(([sig, h]) => Deno.removeSignalListener(sig, h)),
+  };
 }

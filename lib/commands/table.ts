@@ -4,8 +4,8 @@
  * @module
  */
 import type { Command } from "./command.ts";
-import { MPUT, UPLOAD } from "./upload.ts";
-import { DOWNLOAD, MGET } from "./download.ts";
+import { MPUT, REPUT, UPLOAD } from "./upload.ts";
+import { DOWNLOAD, MGET, REGET } from "./download.ts";
 import { DELETE } from "./delete.ts";
 import { DIR } from "./dir.ts";
 import { MKDIR } from "./mkdir.ts";
@@ -24,6 +24,8 @@ export const COMMANDS: readonly Command[] = [
   DOWNLOAD,
   MPUT,
   MGET,
+  REPUT,
+  REGET,
   DELETE,
   DIR,
   MKDIR,

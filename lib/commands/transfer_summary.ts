@@ -1,9 +1,13 @@
 import type { TransferResult } from "../client/options.ts";
 import { formatBytes, formatRate, formatSeconds } from "../cli/format.ts";
 
-/** `uploaded a.bin (1.0 GiB) in 2.1 s, 511 MB/s, sha256 verified` */
+/**
+ * `uploaded a.bin (1.0 GiB) in 2.1 s, 511 MB/s, sha256 verified`; a resume says how much was
+ * already there: `uploaded a.bin (700 MiB, resumed after 324 MiB) in ...`.
+ */
 export function transferSummary(verb: string, path: string, r: TransferResult): string {
-  return `${verb} ${path} (${formatBytes(r.bytes)}) in ${formatSeconds(r.ms)}, ${
+  const resumed = r.offset ? `, resumed after ${formatBytes(r.offset)}` : "";
+  return `${verb} ${path} (${formatBytes(r.bytes)}${resumed}) in ${formatSeconds(r.ms)}, ${
     formatRate(r.bytes, r.ms)
   }, sha256 verified`;
 }
@@ -17,5 +21,14 @@ export function transferJson(
   const where = op === "upload"
     ? { local: paths.local, remote: paths.remote }
     : { remote: paths.remote, local: paths.local };
-  return { op, ...where, bytes: r.bytes, ms: Math.round(r.ms * 10) / 10, sha256: r.sha256 };
+  const json: Record<string, unknown> = {
+    op,
+    ...where,
+    bytes: r.bytes,
+    ms: Math.round(r.ms * 10) / 10,
+    sha256: r.sha256,
+  };
+  // A resumed transfer: the bytes that were already in place (verified) before `bytes` more.
+  if (r.offset !== undefined) json.offset = r.offset;
+  return json;
 }

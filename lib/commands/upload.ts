@@ -1,4 +1,4 @@
-import { FileshareError } from "../protocol/errors.ts";
+import { ConnectionError, FileshareError } from "../protocol/errors.ts";
 import { errorLine, UsageError } from "../cli/errors.ts";
 import { baseName } from "../cli/paths.ts";
 import { ProgressBar } from "../cli/progress.ts";
@@ -6,7 +6,7 @@ import { BatchProgress } from "../cli/batch_progress.ts";
 import type { FileshareClient } from "../client/client.ts";
 import type { UploadJob } from "../client/pipeline.ts";
 import type { CommandCall, CommandContext, CommandOutput, RemoteCommand } from "./command.ts";
-import { FOLLOW_SYMLINKS, NO_TIMES, OVERWRITE, RECURSIVE_TRANSFER } from "./flags.ts";
+import { FOLLOW_SYMLINKS, NO_TIMES, OVERWRITE, RECURSIVE_TRANSFER, RESUME } from "./flags.ts";
 import { hasWildcard, matchNames, splitPattern } from "./glob.ts";
 import { walkLocal } from "./local_tree.ts";
 import { remoteJoin } from "./remote_path.ts";
@@ -43,8 +43,20 @@ function transferOptions(ctx: CommandContext, call: CommandCall) {
     overwrite: call.flags.overwrite ?? false,
     times: !(call.flags["no-times"] ?? false),
     signal: ctx.signal,
+    resume: call.flags.resume ?? false,
+    // An upload cut off stays on the server for its partial time; --resume continues it.
+    keepPartial: true,
   };
 }
+
+/** Whether a transfer was cut off (cancelled, connection lost, timed out), not refused. */
+function cutOff(err: unknown): boolean {
+  return err instanceof ConnectionError ||
+    (err instanceof FileshareError && (err.code === "CANCELLED" || err.code === "TIMEOUT"));
+}
+
+const KEPT_ADVICE = "the server keeps what it received for a while: rerun with --resume to " +
+  "continue";
 
 /** One file, as before: a progress bar of its own and the one summary line. */
 async function uploadOne(
@@ -58,15 +70,22 @@ async function uploadOne(
   const size = await localFileSize(local, typed);
   const client = await ctx.client();
   const bar = ctx.progress ? new ProgressBar(ctx.progress, remote, size) : null;
+  let sent = 0;
   try {
     const r = await client.uploadFile(local, remote, {
       ...transferOptions(ctx, call),
-      onProgress: bar ? (done) => bar.update(done) : undefined,
+      onProgress: (done) => {
+        sent = done;
+        bar?.update(done);
+      },
     });
     return {
       text: transferSummary("uploaded", remote, r),
       json: transferJson("upload", { local, remote }, r),
     };
+  } catch (err) {
+    if (cutOff(err) && sent > 0 && err instanceof Error) err.message += `; ${KEPT_ADVICE}`;
+    throw err;
   } finally {
     bar?.clear();
   }
@@ -80,6 +99,9 @@ async function uploadStdin(
 ): Promise<CommandOutput> {
   if (remoteArg === undefined || remoteArg.endsWith("/")) {
     throw new UsageError('Uploading stdin ("-") needs a REMOTE file name');
+  }
+  if (call.flags.resume) {
+    throw new UsageError('Cannot resume an upload of stdin ("-"): a stream cannot be read again');
   }
   const remote = ctx.remotePath(remoteArg);
   const client = await ctx.client();
@@ -190,17 +212,28 @@ async function uploadMany(
       progress.above(errorLine(err), (l) => ctx.notice(l))
     );
   }
-  return await runBatch<UploadJob>(ctx, {
-    op: "upload",
-    verb: "uploaded",
-    progress,
-    started,
-    skipped,
-    failed: () => failed,
-    fail,
-    run: (hooks) => client.uploadFiles(jobs, { ...transferOptions(ctx, call), ...hooks }),
-    names: (job) => ({ local: job.local, remote: job.remote }),
-  });
+  const options = transferOptions(ctx, call);
+  let cut = false;
+  try {
+    return await runBatch<UploadJob>(ctx, {
+      op: "upload",
+      verb: "uploaded",
+      progress,
+      started,
+      skipped,
+      failed: () => failed,
+      fail,
+      run: async (hooks) => {
+        const outcomes = await client.uploadFiles(jobs, { ...options, ...hooks });
+        cut = options.keepPartial && outcomes.some((o) => cutOff(o.error));
+        return outcomes;
+      },
+      names: (job) => ({ local: job.local, remote: job.remote }),
+    });
+  } finally {
+    // The file in progress when the batch was cut off stays on the server for a resume.
+    if (cut) ctx.notice(`Cut off: ${KEPT_ADVICE}`);
+  }
 }
 
 async function upload(ctx: CommandContext, call: CommandCall): Promise<CommandOutput> {
@@ -224,7 +257,7 @@ async function mput(ctx: CommandContext, call: CommandCall): Promise<CommandOutp
   return await uploadMany(ctx, call, sources, "./");
 }
 
-const UPLOAD_FLAGS = [OVERWRITE, RECURSIVE_TRANSFER, FOLLOW_SYMLINKS, NO_TIMES];
+const UPLOAD_FLAGS = [OVERWRITE, RECURSIVE_TRANSFER, FOLLOW_SYMLINKS, NO_TIMES, RESUME];
 
 /** `upload LOCAL... [REMOTE]` (shell `put`). */
 export const UPLOAD: RemoteCommand = {
@@ -244,15 +277,32 @@ export const UPLOAD: RemoteCommand = {
     "into. Several files (or wildcards: *, ?, [..]) go into the folder named last. -r uploads " +
     "a folder with everything in it, creating remote folders as needed; local symlinks are " +
     'skipped and counted unless --follow-symlinks. "-" uploads stdin to REMOTE. Files keep ' +
-    "their modification time unless --no-times. Refuses to replace a file unless --overwrite.",
+    "their modification time unless --no-times. Refuses to replace a file unless --overwrite. " +
+    "An upload cut off is kept by the server (24 h by default, never listed); --resume (-a) " +
+    "continues each file after what was kept once its SHA-256 matches the file's first bytes " +
+    "(else it starts again), and checks the whole file's SHA-256 at the end (not for stdin).",
   examples: [
     "report.pdf docs/",
     "report.pdf",
     "a.txt b.txt c.txt docs/",
     "-r photos backup/",
     "- backup.tar < backup.tar",
+    "--resume big.iso",
   ],
   run: upload,
+};
+
+/** Shell `reput LOCAL... [REMOTE]`: `put --resume`, as in sftp. */
+export const REPUT: RemoteCommand = {
+  ...UPLOAD,
+  name: "reput",
+  shellName: "reput",
+  aliases: [],
+  surfaces: ["shell"],
+  flags: UPLOAD_FLAGS.filter((f) => f !== RESUME),
+  summary: "continue an interrupted upload (put --resume)",
+  examples: ["big.iso", "-r photos backup/"],
+  run: (ctx, call) => upload(ctx, { ...call, flags: { ...call.flags, resume: true } }),
 };
 
 /** `mput PATTERN...`: files matching local wildcards into the current remote folder. */

@@ -51,11 +51,34 @@ export interface UploadRequest {
   eager: boolean;
   /** Modification time the stored file gets, ISO 8601 (version 2); else the time of storing. */
   mtime?: string;
+  /**
+   * Continue this user's partial upload of `path` kept by the server: "ready" then carries
+   * its `offset` and `sha256`, and the client answers with {@link ResumeFromMessage}.
+   */
+  resume?: boolean;
+  /** If the body is cut off (connection lost, cancelled), keep what arrived for a resume. */
+  keepPartial?: boolean;
 }
-/** Download the file at `path`. */
+/**
+ * The client's choice after a "ready" that offered a kept partial of `offset` bytes: continue
+ * after them (`offset` as offered, when their SHA-256 matched the client's own first bytes) or
+ * start again from 0. The body that follows has `size - offset` bytes.
+ */
+export interface ResumeFromMessage {
+  op: "resume_from";
+  offset: number;
+}
+/**
+ * Download the file at `path`. With `offset` and `sha256` (the SHA-256 of the client's first
+ * `offset` bytes of it), the server sends only the rest if its own first bytes match.
+ */
 export interface DownloadRequest {
   op: "download";
   path: string;
+  /** Bytes the client already has. */
+  offset?: number;
+  /** Lowercase hex SHA-256 of those bytes. */
+  sha256?: string;
 }
 /** Delete the file at `path`. */
 export interface DeleteRequest {
@@ -221,7 +244,13 @@ export function authFinalRequest(message: string): AuthFinalRequest {
 export function uploadRequest(
   path: string,
   size: number | null,
-  options: { overwrite?: boolean; eager?: boolean; mtime?: Date } = {},
+  options: {
+    overwrite?: boolean;
+    eager?: boolean;
+    mtime?: Date;
+    resume?: boolean;
+    keepPartial?: boolean;
+  } = {},
 ): UploadRequest {
   const req: UploadRequest = {
     op: "upload",
@@ -231,12 +260,24 @@ export function uploadRequest(
     eager: options.eager ?? false,
   };
   if (options.mtime !== undefined) req.mtime = options.mtime.toISOString();
+  // Absent unless asked: an older server ignores them, a newer one reads false.
+  if (options.resume) req.resume = true;
+  if (options.keepPartial) req.keepPartial = true;
   return req;
 }
 
-/** Builds a download request. */
-export function downloadRequest(path: string): DownloadRequest {
-  return { op: "download", path };
+/** Builds the client's answer to a "ready" that offered a kept partial. */
+export function resumeFromMessage(offset: number): ResumeFromMessage {
+  return { op: "resume_from", offset };
+}
+
+/** Builds a download request; with `from`, one that continues after bytes the client has. */
+export function downloadRequest(
+  path: string,
+  from?: { offset: number; sha256: string },
+): DownloadRequest {
+  if (from === undefined || from.offset === 0) return { op: "download", path };
+  return { op: "download", path, offset: from.offset, sha256: from.sha256 };
 }
 
 /** Builds a delete request. */
@@ -338,6 +379,16 @@ export function parseRequest(msg: Record<string, unknown>): Request {
         fail(`An eager upload may carry at most ${EAGER_MAX_BYTES} bytes, of a known size`);
       }
       if (msg.mtime !== undefined) req.mtime = time(msg, "mtime");
+      if (bool(msg, "resume")) {
+        if (req.eager) fail(`A resumed upload cannot be eager`);
+        if (req.size === null) fail(`A resumed upload needs a known size`);
+        req.resume = true;
+      }
+      if (bool(msg, "keepPartial")) {
+        // A stream cannot be sent again from where it stopped: nothing of it is worth keeping.
+        if (req.size === null) fail(`Only an upload of a known size can be kept for a resume`);
+        req.keepPartial = true;
+      }
       return req;
     }
     case "rename":
@@ -347,7 +398,14 @@ export function parseRequest(msg: Record<string, unknown>): Request {
         to: str(msg, "to"),
         overwrite: bool(msg, "overwrite"),
       };
-    case "download":
+    case "download": {
+      const req: DownloadRequest = { op: "download", path: str(msg, "path") };
+      if (msg.offset !== undefined && msg.offset !== 0) {
+        req.offset = size(msg, "offset");
+        req.sha256 = hex256(msg, "sha256");
+      }
+      return req;
+    }
     case "delete":
     case "dir":
     case "mkdir":
@@ -380,15 +438,33 @@ export function parseRequest(msg: Record<string, unknown>): Request {
   }
 }
 
+/**
+ * Validates the client's answer to a "ready" that offered `offered` kept bytes: 0 (start
+ * again) or exactly `offered`.
+ */
+export function parseResumeFrom(msg: Record<string, unknown>, offered: number): ResumeFromMessage {
+  if (msg.op !== "resume_from") {
+    fail(`Expected "resume_from" after a resumable "ready", got ${JSON.stringify(msg.op)}`);
+  }
+  const offset = size(msg, "offset");
+  if (offset !== 0 && offset !== offered) {
+    fail(`Field "offset" must be 0 or the ${offered} bytes offered`);
+  }
+  return { op: "resume_from", offset };
+}
+
+/** Validates the trailer's or a request's SHA-256 field: 64 lowercase hex digits. */
+function hex256(msg: Record<string, unknown>, key: string): string {
+  const v = msg[key];
+  if (typeof v !== "string" || !/^[0-9a-f]{64}$/.test(v)) {
+    fail(`Field "${key}" must be 64 lowercase hex digits`);
+  }
+  return v;
+}
+
 /** Validates a body trailer (`end` with a hex SHA-256, or `abort`). */
 export function parseTrailer(msg: Record<string, unknown>): BodyTrailer {
-  if (msg.op === "end") {
-    const sha256 = msg.sha256;
-    if (typeof sha256 !== "string" || !/^[0-9a-f]{64}$/.test(sha256)) {
-      fail(`Field "sha256" must be 64 lowercase hex digits`);
-    }
-    return { op: "end", sha256 };
-  }
+  if (msg.op === "end") return { op: "end", sha256: hex256(msg, "sha256") };
   if (msg.op === "abort") {
     const code = isErrorCode(msg.code) ? msg.code : "CANCELLED";
     const message = typeof msg.message === "string" ? msg.message.slice(0, 1024) : "Aborted";

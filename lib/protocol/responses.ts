@@ -34,6 +34,13 @@ export interface AuthOkResponse {
 /** The server takes an upload's body (not sent for an eager upload). */
 export interface ReadyResponse {
   status: "ready";
+  /**
+   * Only for a `resume` request: bytes of a kept partial the upload may continue after (0:
+   * none). When more than 0, the client answers with `resume_from` before the body.
+   */
+  offset?: number;
+  /** With an `offset` over 0: the lowercase hex SHA-256 of those kept bytes. */
+  sha256?: string;
 }
 /** An upload is stored: the bytes and SHA-256 the server received. */
 export interface UploadResponse {
@@ -47,6 +54,11 @@ export interface DownloadResponse {
   size: number;
   /** Modification time, ISO 8601 UTC. */
   mtime: string;
+  /**
+   * Only for a request with an `offset`: where the body starts, the requested offset when the
+   * client's bytes matched, else 0 (the whole file follows). `size` is always the whole file's.
+   */
+  offset?: number;
 }
 /** One batch of a folder listing; `more` on all but the last. */
 export interface DirResponse {
@@ -120,9 +132,12 @@ export function authOkResponse(
   return r;
 }
 
-/** Builds the go-ahead for an upload's body. */
-export function readyResponse(): ReadyResponse {
-  return { status: "ready" };
+/** Builds the go-ahead for an upload's body; for a resume request, with the kept bytes. */
+export function readyResponse(kept?: { offset: number; sha256?: string }): ReadyResponse {
+  if (kept === undefined) return { status: "ready" };
+  return kept.offset > 0 && kept.sha256 !== undefined
+    ? { status: "ready", offset: kept.offset, sha256: kept.sha256 }
+    : { status: "ready", offset: 0 };
 }
 
 /** Builds the answer to a stored upload. */
@@ -130,9 +145,11 @@ export function uploadResponse(bytes: number, sha256: string): UploadResponse {
   return { status: "ok", bytes, sha256 };
 }
 
-/** Builds the answer that starts a download. */
-export function downloadResponse(size: number, mtime: Date): DownloadResponse {
-  return { status: "ok", size, mtime: mtime.toISOString() };
+/** Builds the answer that starts a download; `offset` only for a request that had one. */
+export function downloadResponse(size: number, mtime: Date, offset?: number): DownloadResponse {
+  const r: DownloadResponse = { status: "ok", size, mtime: mtime.toISOString() };
+  if (offset !== undefined) r.offset = offset;
+  return r;
 }
 
 /** Builds one batch of a folder listing. */
@@ -234,10 +251,16 @@ export function parseAuthOkResponse(msg: Record<string, unknown>): AuthOkRespons
   return authOkResponse(msg.message, msg.readOnly === true, ticket);
 }
 
-/** Validates the go-ahead for an upload's body. */
+/** Validates the go-ahead for an upload's body (with kept bytes offered, if any). */
 export function parseReadyResponse(msg: Record<string, unknown>): ReadyResponse {
   expectStatus(msg, "ready");
-  return readyResponse();
+  if (msg.offset === undefined) return readyResponse();
+  if (!isSize(msg.offset)) throw new ProtocolError("Server sent no valid offset");
+  if (msg.offset === 0) return readyResponse({ offset: 0 });
+  if (typeof msg.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(msg.sha256)) {
+    throw new ProtocolError("Server offered kept bytes without a valid SHA-256");
+  }
+  return readyResponse({ offset: msg.offset, sha256: msg.sha256 });
 }
 
 /** Validates the answer to a finished upload. */
@@ -254,7 +277,17 @@ export function parseUploadResponse(msg: Record<string, unknown>): UploadRespons
 export function parseDownloadResponse(msg: Record<string, unknown>): DownloadResponse {
   expectStatus(msg, "ok");
   if (!isSize(msg.size)) throw new ProtocolError("Server sent no valid size");
-  return { status: "ok", size: msg.size, mtime: typeof msg.mtime === "string" ? msg.mtime : "" };
+  const r: DownloadResponse = {
+    status: "ok",
+    size: msg.size,
+    mtime: typeof msg.mtime === "string" ? msg.mtime : "",
+  };
+  if (msg.offset === undefined) return r;
+  if (!isSize(msg.offset) || msg.offset > msg.size) {
+    throw new ProtocolError("Server sent no valid offset");
+  }
+  r.offset = msg.offset;
+  return r;
 }
 
 /** Validates one batch of a folder listing. */

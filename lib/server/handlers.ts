@@ -1,16 +1,17 @@
 import type { FrameConn } from "../protocol/conn.ts";
 import { ConnectionError, FileshareError, ProtocolError } from "../protocol/errors.ts";
-import type {
-  BenchMarkRequest,
-  DeleteRequest,
-  DfRequest,
-  DirEntry,
-  DirRequest,
-  DownloadRequest,
-  MkdirRequest,
-  RenameRequest,
-  RmdirRequest,
-  UploadRequest,
+import {
+  type BenchMarkRequest,
+  type DeleteRequest,
+  type DfRequest,
+  type DirEntry,
+  type DirRequest,
+  type DownloadRequest,
+  type MkdirRequest,
+  parseResumeFrom,
+  type RenameRequest,
+  type RmdirRequest,
+  type UploadRequest,
 } from "../protocol/messages.ts";
 import {
   type CommandResponse,
@@ -27,9 +28,11 @@ import {
   type BodyResult,
   type ByteSink,
   type ByteSource,
+  hashPrefix,
   receiveBody,
   sendBody,
 } from "../transfer.ts";
+import type { Hash } from "node:crypto";
 import { storeCall, toWireError } from "./store_errors.ts";
 import type { ActivityEvent } from "../log/events.ts";
 import { UploadAdmission, type UploadLedger, type UploadLimits, usageOf } from "./quota.ts";
@@ -47,6 +50,10 @@ export interface HandlerContext {
   ledger: UploadLedger;
   /** The server's shared transfer buffers. */
   pool?: BufferPool;
+  /** The logged-in user: the owner of the partial uploads this session keeps and resumes. */
+  user: string;
+  /** Whether this server keeps partial uploads for resume (its partial time is over 0). */
+  keepPartials: boolean;
   /** Sends the command's final response and remembers that one went out. */
   respond(response: CommandResponse): Promise<void>;
 }
@@ -99,7 +106,9 @@ export async function readHeldBody(
 /**
  * UPLOAD: checks, READY (skipped for an eager upload, whose body follows the request at once),
  * body into an atomic write, commit, OK. With `held`, the eager body was already read (by a
- * session running requests ahead of their answers) and is written from memory.
+ * session running requests ahead of their answers) and is written from memory. A `resume` request first offers the kept partial's
+ * length and SHA-256 in READY, and the client says where its body starts (`resume_from`). A
+ * body cut off (connection lost, cancelled) of a `keepPartial` request is kept for a resume.
  */
 export async function handleUpload(
   ctx: HandlerContext,
@@ -115,6 +124,7 @@ export async function handleUpload(
   let write: StoreWriter;
   let admission: UploadAdmission;
   let what = `Cannot upload ${quotePath(req.path)}`;
+  const keep = req.keepPartial === true && ctx.keepPartials;
   try {
     const path = parseRemotePath(req.path, what);
     log.path = path.text;
@@ -126,11 +136,13 @@ export async function handleUpload(
       what,
       () => UploadAdmission.admit(ctx.store, ctx.ledger, ctx.limits, upload),
     );
+    const owner = keep || req.resume ? { owner: ctx.user } : {};
+    const resume = req.resume === true && ctx.keepPartials;
     try {
       const mtime = req.mtime === undefined ? undefined : new Date(req.mtime);
       write = await storeCall(
         what,
-        () => ctx.store.createWrite(path, { overwrite: req.overwrite, mtime }),
+        () => ctx.store.createWrite(path, { overwrite: req.overwrite, mtime, resume, ...owner }),
       );
     } catch (err) {
       admission[Symbol.dispose]();
@@ -151,13 +163,19 @@ export async function handleUpload(
       await commitUpload(ctx, what, write, admission, held, log);
       return;
     }
-    if (!req.eager) await ctx.conn.send(readyResponse());
+    let offset = 0;
+    let prefix: Hash | undefined;
+    if (req.resume && req.size !== null) {
+      ({ offset, prefix } = await offerKept(ctx, write, req.size, what));
+      log.offset = offset;
+    } else if (!req.eager) await ctx.conn.send(readyResponse());
     // The store may keep a chunk only until its write resolves; receiveBody reuses it after.
     let written = 0;
     const sink: ByteSink = {
       write: async (p) => {
-        // Counted as written, so an upload over its limit stops there (nothing is kept).
-        admission.checkWritten(written + p.length);
+        // Counted as written, so an upload over its limit stops there (nothing is kept). A
+        // resumed upload's kept bytes count as written.
+        admission.checkWritten(offset + written + p.length);
         await write.write(p);
         written += p.length;
         return p.length;
@@ -166,18 +184,31 @@ export async function handleUpload(
     const body = await storeCall(
       what,
       () =>
-        receiveBody(ctx.conn, req.size, sink, {
-          pool: ctx.pool,
-          onProgress: (done) => (log.bytes = done),
-        }),
+        receiveBody(
+          ctx.conn,
+          req.size === null ? null : req.size - offset,
+          sink,
+          { pool: ctx.pool, onProgress: (done) => (log.bytes = done) },
+          prefix,
+        ),
     );
-    await commitUpload(ctx, what, write, admission, body, log);
+    await commitUpload(ctx, what, write, admission, body, log, offset);
+  } catch (err) {
+    // Cut off or cancelled by the client: what arrived stays for a resume, if asked for.
+    if (keep && isInterruption(err) && (log.bytes ?? 0) + ((log.offset as number) ?? 0) > 0) {
+      await write.keep();
+      log.kept = true;
+    }
+    throw err;
   } finally {
     await write.abort();
   }
 }
 
-/** Re-checks the quota, commits the written file and answers OK. */
+/**
+ * Re-checks the quota on the whole file (a resumed upload's `kept` bytes and its body),
+ * commits the written file and answers OK.
+ */
 async function commitUpload(
   ctx: HandlerContext,
   what: string,
@@ -185,12 +216,54 @@ async function commitUpload(
   admission: UploadAdmission,
   body: BodyResult,
   log: LogFields,
+  kept = 0,
 ): Promise<void> {
-  await storeCall(what, () => admission.checkCommit(body.bytes));
+  await storeCall(what, () => admission.checkCommit(kept + body.bytes));
   await storeCall(what, () => write.commit(body.sha256));
-  log.size = body.bytes;
+  log.size = kept + body.bytes;
   log.sha256 = body.sha256;
   await ctx.respond(uploadResponse(body.bytes, body.sha256));
+}
+
+/** Whether a transfer ended because the peer went away or gave up, not for a fault. */
+function isInterruption(err: unknown): boolean {
+  return err instanceof ConnectionError ||
+    (err instanceof FileshareError && !(err instanceof ProtocolError) &&
+      err.code === "CANCELLED");
+}
+
+/**
+ * The first half of a resumed upload: hash the kept bytes (never trusted as they are), offer
+ * their length and SHA-256 in READY, and read where the client's body starts. Returns the
+ * offset and, when continuing, the hash of the kept bytes to go on with.
+ */
+async function offerKept(
+  ctx: HandlerContext,
+  write: StoreWriter,
+  size: number,
+  what: string,
+): Promise<{ offset: number; prefix?: Hash }> {
+  let offset = write.offset;
+  let prefix: Hash | null = null;
+  if (offset > 0 && offset <= size) {
+    await using kept = await storeCall(what, () => write.readKept());
+    prefix = await storeCall(what, () => hashPrefix(kept, offset));
+  }
+  if (prefix === null && offset > 0) {
+    // Longer than the new file, or shorter on disk than recorded: start again.
+    await storeCall(what, () => write.restart());
+    offset = 0;
+  }
+  const sha256 = prefix?.copy().digest("hex");
+  await ctx.conn.send(readyResponse({ offset, sha256 }));
+  if (offset === 0 || prefix === null) return { offset: 0 };
+  const from = parseResumeFrom(await ctx.conn.expectMessage(), offset);
+  if (from.offset === 0) {
+    // The client's first bytes differ (its file changed): never splice two versions.
+    await storeCall(what, () => write.restart());
+    return { offset: 0 };
+  }
+  return { offset, prefix };
 }
 
 async function drainBody(conn: FrameConn, size: number | null, pool?: BufferPool): Promise<void> {
@@ -215,8 +288,44 @@ export async function handleDownload(
   const what = `Cannot download "${path.text || "/"}"`;
   await using file = await storeCall(what, () => ctx.store.openRead(path));
   log.size = file.size;
-  await ctx.respond(downloadResponse(file.size, file.mtime));
   // A failing read becomes the abort trailer's code and message.
+  const source: ByteSource = { read: (p) => storeCall(what, () => file.read(p)) };
+  // A resume: the client's bytes are checked against this file's own first bytes. If they
+  // differ (the file changed meanwhile), the whole file is sent: two versions never mix.
+  let offset: number | undefined;
+  let prefix: Hash | undefined;
+  if (req.offset !== undefined) {
+    offset = 0;
+    if (req.offset <= file.size) {
+      const hash = await hashPrefix(source, req.offset);
+      if (hash !== null && hash.copy().digest("hex") === req.sha256) {
+        offset = req.offset;
+        prefix = hash;
+      }
+    }
+    // The reader moved on while hashing: without a match, read the file again from its start.
+    if (offset === 0) return await downloadWhole(ctx, path, what, log);
+    log.offset = offset;
+  }
+  await ctx.respond(downloadResponse(file.size, file.mtime, offset));
+  const body = await sendBody(ctx.conn, source, file.size - (offset ?? 0), {
+    pool: ctx.pool,
+    onProgress: (done) => (log.bytes = done),
+  }, prefix);
+  log.sha256 = body.sha256;
+}
+
+/** The whole file, after a resume whose bytes did not match (announced as offset 0). */
+async function downloadWhole(
+  ctx: HandlerContext,
+  path: ReturnType<typeof parseRemotePath>,
+  what: string,
+  log: LogFields,
+): Promise<void> {
+  await using file = await storeCall(what, () => ctx.store.openRead(path));
+  log.size = file.size;
+  log.offset = 0;
+  await ctx.respond(downloadResponse(file.size, file.mtime, 0));
   const source: ByteSource = { read: (p) => storeCall(what, () => file.read(p)) };
   const body = await sendBody(ctx.conn, source, file.size, {
     pool: ctx.pool,

@@ -64,6 +64,11 @@ export interface ServerOptions {
   stallMs?: number;
   /** 1 MiB chunk buffers shared by all transfers; beyond them transfers use 16 KiB chunks. */
   transferBuffers?: number;
+  /**
+   * How long a partial upload kept for resume stays after its last byte (ms); expired ones
+   * are removed. Default 24 h; 0 keeps none.
+   */
+  partialTtlMs?: number;
 }
 
 /** Session tickets work for 10 minutes: a burst of one-shot commands, not a working day. */
@@ -88,6 +93,9 @@ export const DEFAULT_LIMITS = {
 export type FloodLimits = {
   -readonly [K in Exclude<keyof typeof DEFAULT_LIMITS, "transferBuffers">]: number;
 };
+
+/** How long partial uploads are kept by default: a day. */
+export const DEFAULT_PARTIAL_TTL_MS = 24 * 3600 * 1000;
 
 /** What the server is built from. */
 export interface ServerParts {
@@ -128,6 +136,8 @@ export class FileshareServer {
   #admission: Admission;
   #reaper = new SocketReaper();
   #pool: BufferPool;
+  #expiry: ReturnType<typeof setInterval> | undefined;
+  #expiring: Promise<unknown> = Promise.resolve();
 
   private constructor(
     listener: Deno.Listener<Deno.TcpConn | Deno.TlsConn, Deno.NetAddr>,
@@ -158,6 +168,24 @@ export class FileshareServer {
       ),
     });
     this.#accepting = this.#acceptLoop();
+    const ttl = this.#partialTtl;
+    if (ttl > 0 && parts.store.capabilities.resume) {
+      this.#expirePartials();
+      // Often enough that a partial outlives its time by at most a quarter of it (or 10 min).
+      const every = Math.max(250, Math.min(ttl / 4, 10 * 60 * 1000));
+      this.#expiry = setInterval(() => this.#expirePartials(), every);
+    }
+  }
+
+  get #partialTtl(): number {
+    return this.#options.partialTtlMs ?? DEFAULT_PARTIAL_TTL_MS;
+  }
+
+  /** Removes partial uploads older than the partial time (one sweep at a time). */
+  #expirePartials(): void {
+    this.#expiring = this.#expiring.then(() =>
+      this.#parts.store.expirePartials(new Date(Date.now() - this.#partialTtl)).catch(() => 0)
+    );
   }
 
   /** Starts listening and serving. */
@@ -242,6 +270,7 @@ export class FileshareServer {
         loginTimeoutMs,
         onAuthenticated: () => this.#admission.authenticated(place),
         pool: this.#pool,
+        keepPartials: this.#partialTtl > 0 && this.#parts.store.capabilities.resume,
       });
       const s = session;
       const done = s.run().finally(() => {
@@ -259,6 +288,7 @@ export class FileshareServer {
   async shutdown(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    clearInterval(this.#expiry);
     try {
       this.#listener.close();
     } catch {
@@ -273,6 +303,7 @@ export class FileshareServer {
     for (const s of this.#sessions.keys()) s.forceClose();
     await Promise.all(this.#sessions.values());
     this.#reaper.close();
+    await this.#expiring;
     await this.#parts.store.abortAll();
   }
 }

@@ -91,6 +91,8 @@ export interface SessionDeps {
   onAuthenticated?: () => void;
   /** Chunk buffers shared by all transfers. */
   pool?: BufferPool;
+  /** Whether interrupted uploads may be kept for resume (see ServerOptions.partialTtlMs). */
+  keepPartials?: boolean;
 }
 
 /** The address of `ip:port` or `[v6]:port`, without the port. */
@@ -663,6 +665,8 @@ export class Session {
       limits: { quota: view.quota, maxUpload: this.#deps.maxUploadBytes },
       ledger: this.#deps.ledger,
       pool: this.#deps.pool,
+      user: this.#user ?? "",
+      keepPartials: this.#deps.keepPartials ?? false,
       respond: async (response) => {
         responded = true;
         await respond(response);

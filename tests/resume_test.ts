@@ -1,0 +1,368 @@
+/**
+ * Resume in both directions: an upload or download cut off (cancelled, connection lost, the
+ * client killed with SIGKILL) continues where it stopped, the kept bytes checked by SHA-256
+ * first and the whole file's SHA-256 at the end; a source that changed meanwhile starts again
+ * from zero; the server's partial uploads are kept per user and path, never listed or served,
+ * and expire.
+ */
+import assert from "node:assert/strict";
+import { FileshareError } from "../lib/protocol/errors.ts";
+import { partialName, PARTIALS_DIR } from "../lib/store/local_store.ts";
+import { parseRemotePath } from "../lib/store/paths.ts";
+import { partialFileFor } from "../lib/client/download_file.ts";
+import { FileshareClient } from "../lib/client/client.ts";
+import { UsersFile } from "../lib/auth/users.ts";
+import {
+  childEnv,
+  listTree,
+  ROOT,
+  runTool,
+  sha256File,
+  spawnServer,
+  startServer,
+  type TestServer,
+  toolArgs,
+  USERS,
+  waitFor,
+  writeRandomFile,
+  writeTestUsers,
+} from "./_helpers.ts";
+
+const MiB = 1024 * 1024;
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}
+
+async function sizeOf(path: string): Promise<number> {
+  return await Deno.stat(path).then((i) => i.size, () => 0);
+}
+
+/** Where the server keeps `user`'s partial upload of `remote`. */
+function keptPath(root: string, remote: string, user = "alice"): string {
+  return `${root}/${PARTIALS_DIR}/${partialName(user, parseRemotePath(remote))}`;
+}
+
+/** Uploads `local` but cancels once `after` bytes went out; the server keeps what arrived. */
+async function cutUpload(
+  client: FileshareClient,
+  local: string,
+  remote: string,
+  after: number,
+): Promise<void> {
+  const controller = new AbortController();
+  await assert.rejects(
+    client.uploadFile(local, remote, {
+      keepPartial: true,
+      signal: controller.signal,
+      onProgress: (done) => done >= after && controller.abort(),
+    }),
+    (err) => err instanceof FileshareError && err.code === "CANCELLED",
+  );
+}
+
+Deno.test("uploadFile() with resume continues after the bytes the server kept", async () => {
+  await using srv = await startServer();
+  const local = `${srv.dir}/big.bin`;
+  await writeRandomFile(local, 12 * MiB + 5);
+  await using client = await srv.connect("alice");
+  await cutUpload(client, local, "big.bin", 4 * MiB);
+  const kept = keptPath(srv.root, "big.bin");
+  await waitFor(() => exists(kept));
+  const keptBytes = await sizeOf(kept);
+  assert.ok(keptBytes >= 4 * MiB && keptBytes < 12 * MiB, `${keptBytes} bytes kept`);
+  // Never listed, never served, not under its name.
+  assert.deepEqual(await client.list(""), []);
+  await assert.rejects(client.download("big.bin", () => Promise.reject()), /not found/);
+  await using bob = await srv.connect("bob");
+  assert.deepEqual(await bob.list(""), []);
+
+  const r = await client.uploadFile(local, "big.bin", { resume: true, keepPartial: true });
+  assert.equal(r.offset, keptBytes, "continued after the kept bytes");
+  assert.equal(r.bytes, 12 * MiB + 5 - keptBytes, "sent only the rest");
+  assert.equal(r.sha256, await sha256File(local));
+  assert.equal(await sha256File(`${srv.root}/big.bin`), await sha256File(local));
+  assert.equal(await exists(kept), false, "the partial became the file");
+  const line = (await srv.logLines()).filter((l) => l.event === "upload").at(-1)!;
+  assert.equal(line.offset, keptBytes);
+  assert.equal(line.ok, true);
+});
+
+Deno.test("uploadFile() with resume starts again from zero when the local file changed", async () => {
+  await using srv = await startServer();
+  const local = `${srv.dir}/v.bin`;
+  await writeRandomFile(local, 6 * MiB);
+  await using client = await srv.connect("alice");
+  await cutUpload(client, local, "v.bin", 2 * MiB);
+  await waitFor(() => exists(keptPath(srv.root, "v.bin")));
+  // A new version of the same size: its first bytes differ from what the server kept.
+  await writeRandomFile(local, 6 * MiB);
+  const r = await client.uploadFile(local, "v.bin", { resume: true });
+  assert.equal(r.offset, 0, "the kept bytes of the old version were not used");
+  assert.equal(r.bytes, 6 * MiB);
+  assert.equal(await sha256File(`${srv.root}/v.bin`), await sha256File(local));
+});
+
+Deno.test("partial uploads are kept per user: another user's resume starts at zero", async () => {
+  await using srv = await startServer();
+  const users = (await UsersFile.load(srv.usersPath))!;
+  await users.add("carol", "carol-pw", { readOnly: false, iterations: 4096 });
+  await users.save();
+  const local = `${srv.dir}/p.bin`;
+  await writeRandomFile(local, 4 * MiB);
+  await using alice = await srv.connect("alice");
+  await cutUpload(alice, local, "p.bin", MiB);
+  await waitFor(() => exists(keptPath(srv.root, "p.bin")));
+  await using carol = await FileshareClient.connect({
+    hostname: "127.0.0.1",
+    port: srv.port,
+    user: "carol",
+    password: "carol-pw",
+    tls: srv.tls,
+  });
+  const r = await carol.uploadFile(local, "p.bin", { resume: true });
+  assert.equal(r.offset, 0, "alice's kept bytes are not offered to carol");
+  assert.equal(await exists(keptPath(srv.root, "p.bin")), true, "alice's partial stays");
+  await assert.rejects(
+    alice.uploadFile(local, "p.bin", { resume: true }),
+    (err) => err instanceof FileshareError && err.code === "EXISTS",
+  );
+});
+
+Deno.test("the server removes partial uploads after the partial time", async () => {
+  await using srv = await startServer({ partialTtlMs: 600 });
+  const local = `${srv.dir}/e.bin`;
+  await writeRandomFile(local, 4 * MiB);
+  await using client = await srv.connect("alice");
+  await cutUpload(client, local, "e.bin", MiB);
+  const kept = keptPath(srv.root, "e.bin");
+  await waitFor(() => exists(kept));
+  await waitFor(async () => !(await exists(kept)), 5_000);
+  const r = await client.uploadFile(local, "e.bin", { resume: true });
+  assert.equal(r.offset, 0, "nothing left to resume");
+  assert.equal(await sha256File(`${srv.root}/e.bin`), await sha256File(local));
+});
+
+Deno.test("a server with a partial time of 0 keeps nothing", async () => {
+  await using srv = await startServer({ partialTtlMs: 0 });
+  const local = `${srv.dir}/z.bin`;
+  await writeRandomFile(local, 4 * MiB);
+  await using client = await srv.connect("alice");
+  await cutUpload(client, local, "z.bin", MiB);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(await listTree(srv.root), []);
+});
+
+async function cutDownload(
+  srv: TestServer,
+  client: FileshareClient,
+  remote: string,
+  local: string,
+  after: number,
+): Promise<FileshareError> {
+  const controller = new AbortController();
+  let caught: unknown;
+  await client.downloadFile(remote, local, {
+    keepPartial: true,
+    signal: controller.signal,
+    onProgress: (done) => done >= after && controller.abort(),
+  }).catch((err) => (caught = err));
+  assert.ok(caught instanceof FileshareError && caught.code === "CANCELLED", String(caught));
+  assert.ok(srv.port > 0);
+  return caught;
+}
+
+Deno.test("downloadFile() keeps a cut-off download when asked, names it, and resumes it", async () => {
+  await using srv = await startServer();
+  await writeRandomFile(`${srv.root}/big.bin`, 12 * MiB + 3);
+  const local = `${srv.dir}/big.bin`;
+  {
+    await using client = await srv.connect("alice");
+    const err = await cutDownload(srv, client, "big.bin", local, 3 * MiB);
+    const partial = partialFileFor(local);
+    assert.match(
+      err.message,
+      /partial kept: rerun with --resume, or delete ".*\.big\.bin\.fileshare-part"/,
+    );
+    assert.equal(await exists(local), false);
+    assert.ok((await sizeOf(partial)) >= 3 * MiB);
+  }
+  await using client = await srv.connect("alice");
+  const kept = await sizeOf(partialFileFor(local));
+  const r = await client.downloadFile("big.bin", local, { resume: true, keepPartial: true });
+  assert.equal(r.offset, kept);
+  assert.equal(r.bytes, 12 * MiB + 3 - kept);
+  assert.equal(await sha256File(local), await sha256File(`${srv.root}/big.bin`));
+  assert.equal(await exists(partialFileFor(local)), false);
+});
+
+Deno.test("downloadFile() with resume starts again from zero when the remote file changed", async () => {
+  await using srv = await startServer();
+  await writeRandomFile(`${srv.root}/c.bin`, 6 * MiB);
+  const local = `${srv.dir}/c.bin`;
+  {
+    await using client = await srv.connect("alice");
+    await cutDownload(srv, client, "c.bin", local, 2 * MiB);
+  }
+  await writeRandomFile(`${srv.root}/c.bin`, 6 * MiB); // a new version
+  await using client = await srv.connect("alice");
+  const r = await client.downloadFile("c.bin", local, { resume: true });
+  assert.equal(r.offset, 0, "the old version's bytes were not used");
+  assert.equal(r.bytes, 6 * MiB);
+  assert.equal(await sha256File(local), await sha256File(`${srv.root}/c.bin`));
+  assert.equal(await exists(partialFileFor(local)), false);
+});
+
+Deno.test("downloadFile() without keepPartial leaves nothing when cancelled", async () => {
+  await using srv = await startServer();
+  await writeRandomFile(`${srv.root}/n.bin`, 8 * MiB);
+  await using client = await srv.connect("alice");
+  const controller = new AbortController();
+  const local = `${srv.dir}/n.bin`;
+  await assert.rejects(
+    client.downloadFile("n.bin", local, {
+      signal: controller.signal,
+      onProgress: (done) => done >= MiB && controller.abort(),
+    }),
+    (err) => err instanceof FileshareError && err.code === "CANCELLED",
+  );
+  assert.deepEqual((await listTree(srv.dir)).filter((p) => p.includes("fileshare-part")), []);
+});
+
+/** Starts the client CLI as a child (alice, password on stdin) with `args`. */
+async function spawnClient(cwd: string, port: number, args: string[]): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      ...toolArgs("client"),
+      "--server",
+      `127.0.0.1:${port}`,
+      "--user",
+      "alice",
+      "--password-stdin",
+      "--quiet",
+      ...args,
+    ],
+    cwd: ROOT,
+    env: childEnv(cwd),
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(`${USERS.alice.password}\n`));
+  await w.close();
+  return child;
+}
+
+/** Runs the client CLI as a child and kills it with SIGKILL once `cut()` says so. */
+async function killedClient(
+  cwd: string,
+  port: number,
+  args: string[],
+  cut: () => Promise<boolean>,
+): Promise<void> {
+  const child = await spawnClient(cwd, port, args);
+  let exited = false;
+  const output = child.output().then((o) => {
+    exited = true;
+    return o;
+  });
+  await waitFor(async () => exited || await cut(), 30_000);
+  if (!exited) child.kill("SIGKILL");
+  const out = await output;
+  assert.equal(exited && out.success, false, "the transfer was cut before it finished");
+}
+
+Deno.test({
+  name: "client killed with SIGKILL mid-transfer, then upload --resume and download --resume " +
+    "continue (also after a server restart)",
+  fn: async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "fileshare-resume-" });
+    try {
+      await writeTestUsers(`${dir}/users.json`);
+      const size = 48 * MiB + 11;
+      await writeRandomFile(`${dir}/up.bin`, size);
+      const want = await sha256File(`${dir}/up.bin`);
+      let server = await spawnServer(dir, ["--no-fsync"]);
+      const client = (port: number, args: string[]) =>
+        runTool("client", [
+          "--server",
+          `127.0.0.1:${port}`,
+          "--user",
+          "alice",
+          "--password-stdin",
+          "--json",
+          ...args,
+        ], { cwd: dir, stdin: `${USERS.alice.password}\n` });
+      const root = `${dir}/server_docs`;
+      await t.step("upload: SIGKILL, server restart, --resume", async () => {
+        // The upload's temporary file grows in the root; kill once a few MiB arrived.
+        const temp = async () => {
+          for await (const e of Deno.readDir(root)) {
+            if (e.name.startsWith(".fileshare-tmp-") && e.isFile) {
+              return (await sizeOf(`${root}/${e.name}`)) > 4 * MiB;
+            }
+          }
+          return false;
+        };
+        await killedClient(dir, server.port, ["upload", "up.bin"], temp);
+        const kept = keptPath(await Deno.realPath(root), "up.bin");
+        await waitFor(() => exists(kept));
+        const keptBytes = await sizeOf(kept);
+        assert.ok(keptBytes > 0 && keptBytes < size);
+        // The server restarts: the partial survives it.
+        await server.stop();
+        server = await spawnServer(dir, ["--no-fsync"]);
+        const r = await client(server.port, ["upload", "--resume", "up.bin"]);
+        assert.equal(r.code, 0, r.stderr);
+        const out = JSON.parse(r.stdout);
+        assert.equal(out.offset, keptBytes, "continued after the kept bytes");
+        assert.equal(out.bytes, size - keptBytes);
+        assert.equal(out.sha256, want);
+        assert.equal(await sha256File(`${root}/up.bin`), want);
+      });
+      await t.step("download: SIGKILL, --resume", async () => {
+        const partial = partialFileFor(`${dir}/down.bin`);
+        await killedClient(
+          dir,
+          server.port,
+          ["download", "up.bin", "down.bin"],
+          async () => (await sizeOf(partial)) > 4 * MiB,
+        );
+        const kept = await sizeOf(partial);
+        assert.ok(kept > 0 && kept < size, `${kept}`);
+        const r = await client(server.port, ["download", "-a", "up.bin", "down.bin"]);
+        assert.equal(r.code, 0, r.stderr);
+        const out = JSON.parse(r.stdout);
+        assert.ok(out.offset >= kept - MiB && out.offset > 0, `offset ${out.offset}`);
+        assert.equal(out.sha256, want);
+        assert.equal(await sha256File(`${dir}/down.bin`), want);
+        assert.equal(await exists(partial), false);
+      });
+      await t.step("download stopped by SIGINT or SIGTERM keeps a named partial", async () => {
+        for (const sig of ["SIGINT", "SIGTERM"] as const) {
+          const local = `${dir}/sig-${sig}.bin`;
+          const partial = partialFileFor(local);
+          const child = await spawnClient(dir, server.port, ["download", "up.bin", local]);
+          await waitFor(async () => (await sizeOf(partial)) > 2 * MiB, 30_000);
+          child.kill(sig);
+          const out = await child.output();
+          const stderr = new TextDecoder().decode(out.stderr);
+          assert.notEqual(out.code, 0);
+          assert.match(
+            stderr,
+            /partial kept: rerun with --resume, or delete ".*\.sig-SIG(INT|TERM)\.bin\.fileshare-part"/,
+          );
+          // Nothing hidden but the named partial.
+          const hidden = [...Deno.readDirSync(dir)].filter((e) => e.name.startsWith(`.sig-${sig}`));
+          assert.deepEqual(hidden.map((e) => e.name), [`.sig-${sig}.bin.fileshare-part`]);
+          await Deno.remove(partial);
+        }
+      });
+      await server.stop();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
