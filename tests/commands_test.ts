@@ -33,7 +33,10 @@ Deno.test({
   fn() {
     assert.equal(usageLine(UPLOAD, "cli"), "client upload LOCAL... [REMOTE] [options]");
     assert.equal(usageLine(RMDIR, "cli"), "client rmdir DIR [--recursive]");
-    assert.equal(usageLine(UPLOAD, "shell"), "put [-f] [-r] [-L] [--no-times] LOCAL... [REMOTE]");
+    assert.equal(
+      usageLine(UPLOAD, "shell"),
+      "put [-f] [-r] [-L] [--no-times] [-a] LOCAL... [REMOTE]",
+    );
     assert.equal(usageLine(DELETE, "cli"), "client delete REMOTE");
     assert.equal(usageLine(RMDIR, "shell"), "rmdir [-r] DIR");
     const cli = cliCommandHelp(UPLOAD);

@@ -171,7 +171,8 @@ Deno.test("Tab completes commands and remote names and Up recalls history in a r
     await t.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
     // Each key is sent on its own and its effect awaited: readline treats keys arriving
     // together as pasted text, where Tab is a literal tab rather than completion.
-    // A prefix that several commands share stays as typed; a second Tab lists them.
+    // A prefix that several commands share completes to what they have in common; a second
+    // Tab lists them. ("r" alone is shared with reget and reput, so the line starts at "rm".)
     await t.keys("-l", "rm");
     await t.waitForLastLine(/:\/> rm$/);
     await t.keys("Tab");

@@ -209,7 +209,8 @@ async function resumable(
       throw err instanceof Deno.errors.AlreadyExists ? localExists(what, local) : err;
     }
     kept = true; // it is the target now
-    return result;
+    // Asked to resume: say how much was reused, 0 included.
+    return options.resume ? { ...result, offset: result.offset ?? 0 } : result;
   } catch (err) {
     const size = await file.stat().then((i) => i.size, () => 0);
     if (options.keepPartial && interrupted(err) && size > 0) {

@@ -83,6 +83,11 @@ export interface CommandContext {
   progress: ProgressOutput | null;
   /** Cancels a running transfer. */
   signal?: AbortSignal;
+  /**
+   * Keep a cut-off transfer's bytes for `--resume` (named in the message): the one-shot CLI
+   * does; the shell does not, where Ctrl-C cancels one command and leaves nothing.
+   */
+  keepPartials?: boolean;
   /** Told when a remote folder is gone (the shell leaves it if it was inside). */
   removedFolder?(path: string): void;
   /** Prints a line on stderr while the command goes on (one file of many failed). */

@@ -31,9 +31,10 @@ function transferOptions(ctx: CommandContext, call: CommandCall) {
     fsync: call.flags.fsync ?? false,
     times: !(call.flags["no-times"] ?? false),
     signal: ctx.signal,
-    // A download cut off keeps its bytes (the error names the file); --resume continues.
     resume: call.flags.resume ?? false,
-    keepPartial: true,
+    // Cut off, the bytes stay for --resume in the one-shot CLI, and in the shell when resuming
+    // already; the shell's Ctrl-C otherwise cancels one command and leaves nothing.
+    keepPartial: (ctx.keepPartials ?? false) || (call.flags.resume ?? false),
   };
 }
 
@@ -235,7 +236,7 @@ export const DOWNLOAD: RemoteCommand = {
     'with everything in it. "-" as LOCAL writes the file to stdout. Files get the ' +
     "server's modification time unless --no-times. Never replaces a local file unless " +
     "--overwrite. --fsync flushes each file to disk before it takes its name (off by " +
-    "default, as with rsync). A download cut off keeps what arrived in a hidden partial file " +
+    "default, as with rsync). A download cut off in the one-shot CLI keeps what arrived in a hidden partial file " +
     "next to LOCAL, named in the message; --resume (-a) continues each file after it once " +
     "its SHA-256 matches the server's first bytes (else it starts again), and checks the " +
     "whole file's SHA-256 at the end.",

@@ -58,5 +58,5 @@ export const FOLLOW_SYMLINKS: Flag = {
 export const RESUME: Flag = {
   name: "resume",
   short: "a",
-  about: "continue an interrupted transfer (the kept bytes are checked by SHA-256 first)",
+  about: "continue an interrupted transfer (kept bytes checked by SHA-256)",
 };

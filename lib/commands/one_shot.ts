@@ -99,6 +99,8 @@ class OneShotContext implements CommandContext {
   readonly progress: ProgressOutput | null;
   /** Ctrl-C or SIGTERM: cancels the running transfer. */
   signal?: AbortSignal;
+  /** A cut-off transfer keeps its bytes for --resume, and the message says so. */
+  readonly keepPartials = true;
 
   constructor(options: OneShotOptions) {
     this.#options = options;

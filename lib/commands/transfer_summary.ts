@@ -6,7 +6,13 @@ import { formatBytes, formatRate, formatSeconds } from "../cli/format.ts";
  * already there: `uploaded a.bin (700 MiB, resumed after 324 MiB) in ...`.
  */
 export function transferSummary(verb: string, path: string, r: TransferResult): string {
-  const resumed = r.offset ? `, resumed after ${formatBytes(r.offset)}` : "";
+  // --resume that found nothing usable kept (none, another version, a storage without
+  // partials) says so: the whole file went.
+  const resumed = r.offset === undefined
+    ? ""
+    : r.offset > 0
+    ? `, resumed after ${formatBytes(r.offset)}`
+    : ", from the start: nothing usable was kept";
   return `${verb} ${path} (${formatBytes(r.bytes)}${resumed}) in ${formatSeconds(r.ms)}, ${
     formatRate(r.bytes, r.ms)
   }, sha256 verified`;

@@ -44,8 +44,9 @@ function transferOptions(ctx: CommandContext, call: CommandCall) {
     times: !(call.flags["no-times"] ?? false),
     signal: ctx.signal,
     resume: call.flags.resume ?? false,
-    // An upload cut off stays on the server for its partial time; --resume continues it.
-    keepPartial: true,
+    // Cut off, the bytes stay for --resume in the one-shot CLI, and in the shell when resuming
+    // already; the shell's Ctrl-C otherwise cancels one command and leaves nothing.
+    keepPartial: (ctx.keepPartials ?? false) || (call.flags.resume ?? false),
   };
 }
 
@@ -84,7 +85,11 @@ async function uploadOne(
       json: transferJson("upload", { local, remote }, r),
     };
   } catch (err) {
-    if (cutOff(err) && sent > 0 && err instanceof Error) err.message += `; ${KEPT_ADVICE}`;
+    if (
+      cutOff(err) && sent > 0 && (ctx.keepPartials || call.flags.resume) && err instanceof Error
+    ) {
+      err.message += `; ${KEPT_ADVICE}`;
+    }
     throw err;
   } finally {
     bar?.clear();
@@ -278,7 +283,7 @@ export const UPLOAD: RemoteCommand = {
     "a folder with everything in it, creating remote folders as needed; local symlinks are " +
     'skipped and counted unless --follow-symlinks. "-" uploads stdin to REMOTE. Files keep ' +
     "their modification time unless --no-times. Refuses to replace a file unless --overwrite. " +
-    "An upload cut off is kept by the server (24 h by default, never listed); --resume (-a) " +
+    "An upload cut off in the one-shot CLI is kept by the server (24 h by default, never listed); --resume (-a) " +
     "continues each file after what was kept once its SHA-256 matches the file's first bytes " +
     "(else it starts again), and checks the whole file's SHA-256 at the end (not for stdin).",
   examples: [
