@@ -48,7 +48,14 @@ async function destroyBuckets(bucket: string): Promise<void> {
   const nc = await connect({ servers: cluster!.servers });
   try {
     const jsm = await jetstreamManager(nc);
-    for (const s of [`OBJ_${bucket}`, `KV_${bucket}-live`, `KV_${bucket}-users`]) {
+    for (
+      const s of [
+        `OBJ_${bucket}`,
+        `KV_${bucket}-live`,
+        `KV_${bucket}-users`,
+        `KV_${bucket}-partials`,
+      ]
+    ) {
       await jsm.streams.delete(s).catch(() => {});
     }
   } finally {

@@ -129,6 +129,28 @@ Deno.test("partial uploads are kept per user: another user's resume starts at ze
   );
 });
 
+Deno.test("a partial upload in a home counts toward nothing the user sees, and resumes", async () => {
+  await using srv = await startServer();
+  const users = (await UsersFile.load(srv.usersPath))!;
+  users.set("alice", { home: "alice", quota: 20 * MiB });
+  await users.save();
+  const local = `${srv.dir}/h.bin`;
+  await writeRandomFile(local, 8 * MiB);
+  await using client = await srv.connect("alice");
+  await cutUpload(client, local, "h.bin", 2 * MiB);
+  // Kept at the top of the served folder, outside every home, under the owner's key.
+  const kept = keptPath(srv.root, "h.bin");
+  await waitFor(() => exists(kept));
+  assert.deepEqual(await listTree(`${srv.root}/alice`), []);
+  assert.equal((await client.df()).used, 0, "the partial is not counted");
+  assert.deepEqual(await client.list(""), []);
+  const r = await client.uploadFile(local, "h.bin", { resume: true });
+  assert.equal(r.offset, await sizeOf(`${srv.dir}/h.bin`) - r.bytes);
+  assert.ok((r.offset ?? 0) > 0);
+  assert.equal(await sha256File(`${srv.root}/alice/h.bin`), await sha256File(local));
+  assert.equal((await client.df()).used, 8 * MiB);
+});
+
 Deno.test("the server removes partial uploads after the partial time", async () => {
   await using srv = await startServer({ partialTtlMs: 600 });
   const local = `${srv.dir}/e.bin`;

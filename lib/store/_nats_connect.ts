@@ -25,6 +25,8 @@ export interface Connected {
   live: KV;
   /** Bytes per chunk: the option, capped by the servers' max_payload and 1 MiB. */
   chunk: number;
+  /** Replicas of buckets this store creates (the partials bucket is made later). */
+  replicas: number;
 }
 
 /**
@@ -79,6 +81,7 @@ export async function connectBucket(options: NatsStoreOptions): Promise<Connecte
       bucket: { js, jsm, name, stream: `OBJ_${name}`, timeout, retryMs },
       live,
       chunk: Math.min(options.chunkBytes ?? MiB, maxPayload, MiB),
+      replicas,
     };
   } catch (err) {
     await nc.close().catch(() => {});

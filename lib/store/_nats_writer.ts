@@ -15,6 +15,8 @@ import {
   type ServerMeta,
   sha256Digest,
 } from "./_nats_meta.ts";
+import { NatsReader } from "./_nats_reader.ts";
+import type { NatsPartials, PartialRecord, PartialSlot } from "./_nats_partials.ts";
 
 /** What a {@link NatsWriter} needs from its store. */
 export interface WriterParts {
@@ -34,6 +36,12 @@ export interface WriterParts {
   isFolder: () => Promise<boolean>;
   /** Called once when the write ends (committed or aborted). */
   done: () => void;
+  /** The kept partial this write continues (its chunks are under `nuid`), or null. */
+  resumed: PartialRecord | null;
+  /** The bucket's partial records. */
+  partials: NatsPartials;
+  /** Where keep() records this write, or null (no owner: keep() aborts). */
+  slot: PartialSlot | null;
 }
 
 /**
@@ -56,12 +64,88 @@ export class NatsWriter implements StoreWriter {
   #failed: unknown = null;
   #finished = false;
   #published = false;
+  #offset = 0;
+  /** Whether the record in the partials bucket is this write's (resumed, or kept). */
+  #recorded = false;
 
-  /** A writer for `p.name`; nothing is published before the first full chunk. */
+  /**
+   * A writer for `p.name`; nothing is published before the first full chunk. A resumed write
+   * starts after the partial's chunks, which the kept chunk count makes whole ones.
+   */
   constructor(p: WriterParts) {
     this.#p = p;
     this.nuid = p.nuid;
     this.#subject = chunkSubject(p.bucket, p.nuid);
+    if (p.resumed !== null) {
+      this.#offset = this.#size = p.resumed.size;
+      this.#chunks = p.resumed.chunks;
+      this.#published = this.#chunks > 0;
+      this.#recorded = true;
+    }
+  }
+
+  /** Bytes of the resumed partial (0 for a fresh write). */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** Reads the resumed partial's chunks, for the caller to hash before trusting them. */
+  async readKept(): Promise<StoreReader> {
+    this.#check();
+    const meta = { nuid: this.nuid, size: this.#offset, mtime: new Date().toISOString() };
+    const reader = new NatsReader(
+      this.#p.bucket,
+      meta as ServerMeta,
+      this.#p.name,
+      () => Promise.resolve(true),
+    );
+    try {
+      await retrying(() => reader.start(), this.#p.bucket.retryMs);
+    } catch (err) {
+      await reader.close();
+      throw mapNatsError(err, this.#p.name);
+    }
+    return reader;
+  }
+
+  /** Drops the resumed chunks and their record: the write starts again from byte 0. */
+  async restart(): Promise<void> {
+    this.#check();
+    await this.#drain();
+    if (this.#published) await purgeChunks(this.#p.bucket, this.nuid);
+    this.#fill = 0;
+    this.#size = 0;
+    this.#chunks = 0;
+    this.#offset = 0;
+    this.#published = false;
+    await this.#forget();
+  }
+
+  /**
+   * Ends the write keeping its chunks as the owner's partial of this path (a whole last chunk
+   * included), recorded in the partials bucket; without an owner or bytes, aborts.
+   */
+  async keep(): Promise<void> {
+    const slot = this.#p.slot;
+    if (this.#finished || slot === null || this.#size === 0) return await this.abort();
+    try {
+      if (this.#fill > 0) await this.#flush();
+      await this.#drain();
+      this.#check();
+      await this.#p.partials.keep(slot, this.nuid, this.#size, this.#chunks);
+      this.#recorded = false; // the record is the kept partial's now, not this write's
+      this.#finished = true;
+      this.#p.done();
+    } catch {
+      await this.abort();
+    }
+  }
+
+  /** Drops this write's record in the partials bucket, if it has one. */
+  async #forget(): Promise<void> {
+    if (!this.#recorded || this.#p.slot === null) return;
+    this.#recorded = false;
+    await this.#p.partials.forget(this.#p.slot.key);
   }
 
   #check(): void {
@@ -134,6 +218,7 @@ export class NatsWriter implements StoreWriter {
       });
       this.#finished = true;
       this.#p.done();
+      await this.#forget(); // the partial it continued is the file now
       // The replaced content: its readers fail cleanly rather than mix versions.
       if (replaced !== null) await purgeChunks(this.#p.bucket, replaced).catch(() => {});
     } catch (err) {
@@ -167,26 +252,11 @@ export class NatsWriter implements StoreWriter {
     }
   }
 
-  /** Always 0: this backend keeps no partials to resume. */
-  readonly offset = 0;
-
-  readKept(): Promise<StoreReader> {
-    return Promise.reject(new StoreError("not_found", this.#p.name, "no partial upload kept"));
-  }
-
-  restart(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  /** This backend keeps no partials: the same as {@link abort}. */
-  keep(): Promise<void> {
-    return this.abort();
-  }
-
   async abort(): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
     this.#p.done();
+    await this.#forget(); // a resumed partial that is aborted is gone
     await this.#drain();
     // Nothing of this upload is visible (no meta record); its chunks go now or, if NATS stays
     // unreachable, with a later sweep.

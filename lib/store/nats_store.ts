@@ -37,6 +37,7 @@ import {
 import { connectBucket, LIVE_TTL_MS } from "./_nats_connect.ts";
 import { NatsWriter } from "./_nats_writer.ts";
 import { NatsReader } from "./_nats_reader.ts";
+import { NatsPartials, type PartialRecord, partialSlot } from "./_nats_partials.ts";
 
 /** Options of {@link NatsStore.open}. */
 export interface NatsStoreOptions {
@@ -92,6 +93,7 @@ export class NatsStore implements Store {
   #nc: NatsConnection;
   #bucket: Bucket;
   #live: KV;
+  #partials: NatsPartials;
   #id = nuid.next();
   #chunk: number;
   #window: number;
@@ -102,24 +104,32 @@ export class NatsStore implements Store {
   #location: string;
 
   /**
-   * Folders by convention; no-overwrite is atomic (expected last subject sequence); no partial
-   * uploads are kept (an interrupted upload is dropped, a resumed one starts at 0).
+   * Folders by convention; no-overwrite is atomic (expected last subject sequence); partial
+   * uploads are kept (their chunks stay, a record in `<bucket>-partials` names them).
    */
   readonly capabilities: StoreCapabilities = {
     realFolders: false,
     atomicNoOverwrite: true,
     shared: true,
     atomicRename: false,
-    resume: false,
+    resume: true,
   };
 
   private constructor(
-    parts: { nc: NatsConnection; bucket: Bucket; live: KV; chunk: number; window: number },
+    parts: {
+      nc: NatsConnection;
+      bucket: Bucket;
+      live: KV;
+      chunk: number;
+      window: number;
+      replicas: number;
+    },
     location: string,
   ) {
     this.#nc = parts.nc;
     this.#bucket = parts.bucket;
     this.#live = parts.live;
+    this.#partials = new NatsPartials(parts.bucket, parts.replicas, (r) => this.#busy(r));
     this.#chunk = parts.chunk;
     this.#window = parts.window;
     this.#location = location;
@@ -184,6 +194,8 @@ export class NatsStore implements Store {
     if (subjects.length === 0) return;
     // Objects are read after the chunk subjects: an upload committed in between is referenced.
     const referenced = new Set((await this.#metas(await this.#names(""), "")).map((o) => o.nuid));
+    // Chunks of kept partial uploads stay until they expire or are continued.
+    for (const { record } of await this.#partials.records()) referenced.add(record.nuid);
     // The live list as the subjects of its stream, in one bounded request: the KV keys()
     // iterator waits for a consumer that can hang after a node restart. A server that left
     // cleanly keeps its delete marker until the TTL, which only delays the sweep of its chunks.
@@ -200,6 +212,7 @@ export class NatsStore implements Store {
       if (owner === this.#id) {
         if ([...this.#writes].some((w) => w.nuid === id)) continue;
       } else if (live.has(owner)) continue;
+      if ([...this.#writes].some((w) => w.nuid === id)) continue; // a resumed partial
       await purgeChunks(this.#bucket, id);
     }
   }
@@ -320,12 +333,19 @@ export class NatsStore implements Store {
     if (!options.overwrite && (await this.#info(path.text, path.text))) {
       throw new StoreError("exists_file", path.text, "file already exists");
     }
+    const slot = options.owner === undefined ? null : partialSlot(options.owner, path);
+    const resumed = options.resume && slot !== null
+      ? await this.#partials.take(slot.key, this.#id)
+      : null;
     const writer: NatsWriter = new NatsWriter({
       bucket: this.#bucket,
       name: path.text,
-      nuid: `${this.#id}_${nuid.next()}`,
+      nuid: resumed?.nuid ?? `${this.#id}_${nuid.next()}`,
       overwrite: options.overwrite,
       mtime: options.mtime,
+      resumed,
+      partials: this.#partials,
+      slot,
       chunk: this.#chunk,
       window: this.#window,
       isFolder: () => this.#isFolder(path),
@@ -506,9 +526,17 @@ export class NatsStore implements Store {
     }
   }
 
-  /** No partials are kept in a bucket (see {@link capabilities}): nothing to expire. */
-  expirePartials(_before: Date): Promise<number> {
-    return Promise.resolve(0);
+  /** Whether the write that claimed `record` still runs: this server's own, or a live one's. */
+  async #busy(record: PartialRecord): Promise<boolean> {
+    const id = record.claimedBy;
+    if (id === undefined) return false;
+    if (id === this.#id) return [...this.#writes].some((w) => w.nuid === record.nuid);
+    const e = await this.#live.get(`srv.${id}`).catch(() => null);
+    return e !== null && e.operation === "PUT";
+  }
+
+  expirePartials(before: Date): Promise<number> {
+    return this.#partials.expire(before);
   }
 
   async abortAll(): Promise<void> {
