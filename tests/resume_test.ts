@@ -17,6 +17,7 @@ import {
   listTree,
   ROOT,
   runTool,
+  setUser,
   sha256File,
   spawnServer,
   startServer,
@@ -387,4 +388,148 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+/** Writes `size` random bytes to `path` and dates it `mtime`. */
+async function oldFile(path: string, size: number, mtime: Date): Promise<void> {
+  await writeRandomFile(path, size);
+  await Deno.utime(path, mtime, mtime);
+}
+
+const OLD = new Date("2024-03-01T10:00:00Z");
+
+Deno.test("uploadFiles() with resume continues the file cut off; every file keeps its mtime", async () => {
+  await using srv = await startServer();
+  await Deno.mkdir(`${srv.dir}/src`);
+  const names = ["small.txt", "big.bin", "other.bin"];
+  const sizes = [100, 6 * MiB + 1, 2 * MiB];
+  for (const [i, n] of names.entries()) await oldFile(`${srv.dir}/src/${n}`, sizes[i], OLD);
+  await using client = await srv.connect("alice");
+  await client.mkdir("d");
+  await cutUpload(client, `${srv.dir}/src/big.bin`, "d/big.bin", 2 * MiB);
+  const kept = keptPath(srv.root, "d/big.bin");
+  await waitFor(() => exists(kept));
+  const keptBytes = await sizeOf(kept);
+  const jobs = names.map((n) => ({ local: `${srv.dir}/src/${n}`, remote: `d/${n}` }));
+  const outcomes = await client.uploadFiles(jobs, { resume: true, keepPartial: true });
+  assert.deepEqual(outcomes.map((o) => o.error), [undefined, undefined, undefined]);
+  assert.deepEqual(outcomes.map((o) => o.result!.offset), [0, keptBytes, 0]);
+  assert.equal(outcomes[1].result!.bytes, sizes[1] - keptBytes, "only the rest went");
+  for (const { local, remote } of jobs) {
+    assert.equal(await sha256File(`${srv.root}/${remote}`), await sha256File(local));
+    const stored = await Deno.stat(`${srv.root}/${remote}`);
+    assert.equal(stored.mtime?.getTime(), OLD.getTime(), `${remote} has the local mtime`);
+  }
+  assert.equal(await exists(kept), false, "the partial became the file");
+});
+
+Deno.test("downloadFiles() with resume continues the file cut off; it gets the server's mtime", async () => {
+  await using srv = await startServer();
+  await Deno.mkdir(`${srv.root}/d`);
+  const names = ["c.txt", "a.bin", "b.bin"];
+  const sizes = [10, 5 * MiB + 7, MiB];
+  for (const [i, n] of names.entries()) await oldFile(`${srv.root}/d/${n}`, sizes[i], OLD);
+  const out = `${srv.dir}/out`;
+  await Deno.mkdir(out);
+  {
+    await using first = await srv.connect("alice");
+    await cutDownload(srv, first, "d/a.bin", `${out}/a.bin`, MiB);
+  }
+  const kept = await sizeOf(partialFileFor(`${out}/a.bin`));
+  assert.ok(kept >= MiB && kept < sizes[1], `${kept}`);
+  await using client = await srv.connect("alice");
+  const jobs = names.map((n) => ({ remote: `d/${n}`, local: `${out}/${n}` }));
+  const outcomes = await client.downloadFiles(jobs, { resume: true, keepPartial: true });
+  assert.deepEqual(outcomes.map((o) => o.error), [undefined, undefined, undefined]);
+  assert.deepEqual(outcomes.map((o) => o.result!.offset), [0, kept, 0]);
+  for (const { remote, local } of jobs) {
+    assert.equal(await sha256File(local), await sha256File(`${srv.root}/${remote}`));
+    assert.equal((await Deno.stat(local)).mtime?.getTime(), OLD.getTime(), `${local} mtime`);
+  }
+  assert.deepEqual((await listTree(out)).filter((p) => p.includes("fileshare-part")), []);
+});
+
+Deno.test("a resumed upload is held to the quota on the whole file's size", async () => {
+  await using srv = await startServer();
+  const local = `${srv.dir}/q.bin`;
+  await writeRandomFile(local, 4 * MiB);
+  {
+    await using first = await srv.connect("alice");
+    await cutUpload(first, local, "q.bin", 3 * MiB);
+  }
+  const kept = keptPath(srv.root, "q.bin");
+  await waitFor(() => exists(kept));
+  // The rest would fit; the whole file does not.
+  await setUser(srv, "alice", { quota: 4 * MiB - 1 });
+  await using client = await srv.connect("alice");
+  assert.equal((await client.df()).used, 0, "the partial counts toward nothing");
+  await assert.rejects(
+    client.uploadFile(local, "q.bin", { resume: true }),
+    (err) => err instanceof FileshareError && err.code === "LIMIT",
+  );
+  assert.equal(await exists(`${srv.root}/q.bin`), false);
+});
+
+/** Runs the client CLI as alice against `srv`, from `srv.dir`. */
+function cliOf(srv: TestServer) {
+  const common = ["--server", `127.0.0.1:${srv.port}`, "--user", "alice"];
+  const env = { FILESHARE_PASSWORD: USERS.alice.password };
+  return (args: string[]) => runTool("client", [...common, ...args], { cwd: srv.dir, env });
+}
+
+Deno.test("client upload -r and download -r --resume: each file resumes, whole ones are skipped, streams are refused", async (t) => {
+  await using srv = await startServer();
+  const cli = cliOf(srv);
+  const src = `${srv.dir}/src`;
+  await Deno.mkdir(src);
+  await oldFile(`${src}/whole.bin`, MiB, OLD);
+  await oldFile(`${src}/cut.bin`, 6 * MiB, OLD);
+  await oldFile(`${src}/new.txt`, 50, OLD);
+  await t.step("upload -r --resume", async () => {
+    await using client = await srv.connect("alice");
+    await client.mkdir("backup");
+    await client.mkdir("backup/src");
+    await client.uploadFile(`${src}/whole.bin`, "backup/src/whole.bin");
+    await cutUpload(client, `${src}/cut.bin`, "backup/src/cut.bin", 2 * MiB);
+    await waitFor(() => exists(keptPath(srv.root, "backup/src/cut.bin")));
+    const r = await cli(["upload", "-r", "--resume", "src", "backup/"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /skipped 1 file already there \(same size and modification time\)/);
+    assert.match(r.stdout, /uploaded 2 files .*1 skipped, 0 failed/);
+    for (const n of ["whole.bin", "cut.bin", "new.txt"]) {
+      assert.equal(
+        await sha256File(`${srv.root}/backup/src/${n}`),
+        await sha256File(`${src}/${n}`),
+      );
+    }
+    assert.equal(await exists(keptPath(srv.root, "backup/src/cut.bin")), false);
+  });
+  await t.step("download -r --resume", async () => {
+    const out = `${srv.dir}/out/src`;
+    await Deno.mkdir(out, { recursive: true });
+    await Deno.copyFile(`${src}/whole.bin`, `${out}/whole.bin`);
+    await Deno.utime(`${out}/whole.bin`, OLD, OLD);
+    // The first MiB of cut.bin, as a cut-off download leaves it.
+    const head = (await Deno.readFile(`${src}/cut.bin`)).subarray(0, MiB);
+    await Deno.writeFile(partialFileFor(`${out}/cut.bin`), head);
+    const r = await cli(["download", "-r", "--resume", "--json", "backup/src", "out"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /skipped 1 file already there/);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.files, 2);
+    assert.equal(summary.bytes, 5 * MiB + 50, "cut.bin continued after its kept MiB");
+    for (const n of ["whole.bin", "cut.bin", "new.txt"]) {
+      assert.equal(await sha256File(`${out}/${n}`), await sha256File(`${src}/${n}`));
+    }
+    assert.equal(await exists(partialFileFor(`${out}/cut.bin`)), false);
+  });
+  await t.step("a stream cannot be resumed", async () => {
+    const up = await cli(["upload", "--resume", "-", "s.tar"]);
+    assert.equal(up.code, 2, up.stderr);
+    assert.match(up.stderr, /Cannot resume an upload of stdin \("-"\)/);
+    const down = await cli(["download", "--resume", "backup/src/new.txt", "-"]);
+    assert.equal(down.code, 2, down.stderr);
+    assert.match(down.stderr, /Cannot resume a download to stdout \("-"\)/);
+    assert.equal(down.stdout, "");
+  });
 });

@@ -12,6 +12,13 @@ import { hasWildcard, matchNames, splitPattern } from "./glob.ts";
 import { listTree } from "./dir.ts";
 import { remoteJoin } from "./remote_path.ts";
 import { runBatch } from "./batch_run.ts";
+import {
+  alreadyThereNotice,
+  type FileStamp,
+  localStamp,
+  remoteStamps,
+  sameStamp,
+} from "./already_there.ts";
 import { transferJson, transferSummary } from "./transfer_summary.ts";
 
 /** Where a download goes: LOCAL as given, else the remote name; a local folder means into it. */
@@ -134,6 +141,8 @@ async function downloadMany(
     throw new FileshareError("NOT_FOUND", `Local folder "${dest}" not found`);
   }
   const jobs: DownloadJob[] = [];
+  /** Sizes and times of the remote files, as the listings gave them. */
+  const listed = new Map<string, FileStamp>();
   const folders: string[] = [];
   let failed = 0;
   let skipped = 0;
@@ -170,13 +179,33 @@ async function downloadMany(
         } else if (e.type === "dir") {
           folders.push(`${localDir}/${e.name}`);
         } else {
-          jobs.push({ remote: remoteJoin(folder.path, e.name), local: `${localDir}/${e.name}` });
+          const remote = remoteJoin(folder.path, e.name);
+          jobs.push({ remote, local: `${localDir}/${e.name}` });
+          listed.set(remote, { size: e.size, mtime: new Date(e.mtime) });
           total += e.size;
         }
       }
     }
   }
   for (const folder of folders) await Deno.mkdir(folder, { recursive: true });
+  const options = transferOptions(ctx, call);
+  if (options.resume && !options.overwrite) {
+    // Files that arrived whole in the interrupted run are not fetched again (nor refused).
+    const unlisted = jobs.filter((j) => !listed.has(j.remote)).map((j) => j.remote);
+    for (const [path, stamp] of await remoteStamps(client, unlisted)) listed.set(path, stamp);
+    const left: DownloadJob[] = [];
+    for (const job of jobs) {
+      const remote = listed.get(job.remote);
+      const local = remote === undefined ? null : await localStamp(job.local);
+      if (remote === undefined || local === null || !sameStamp(local, remote)) left.push(job);
+      else total -= local.size;
+    }
+    if (left.length < jobs.length) {
+      skipped += jobs.length - left.length;
+      ctx.notice(alreadyThereNotice(jobs.length - left.length));
+      jobs.splice(0, jobs.length, ...left);
+    }
+  }
   const started = performance.now();
   const progress = new BatchProgress(ctx.progress, jobs.length, total);
   return await runBatch<DownloadJob>(ctx, {
@@ -187,7 +216,7 @@ async function downloadMany(
     skipped,
     failed: () => failed,
     fail,
-    run: (hooks) => client.downloadFiles(jobs, { ...transferOptions(ctx, call), ...hooks }),
+    run: (hooks) => client.downloadFiles(jobs, { ...options, ...hooks }),
     names: (job) => ({ remote: job.remote, local: job.local }),
   });
 }
@@ -236,10 +265,11 @@ export const DOWNLOAD: RemoteCommand = {
     'with everything in it. "-" as LOCAL writes the file to stdout. Files get the ' +
     "server's modification time unless --no-times. Never replaces a local file unless " +
     "--overwrite. --fsync flushes each file to disk before it takes its name (off by " +
-    "default, as with rsync). A download cut off in the one-shot CLI keeps what arrived in a hidden partial file " +
-    "next to LOCAL, named in the message; --resume (-a) continues each file after it once " +
-    "its SHA-256 matches the server's first bytes (else it starts again), and checks the " +
-    "whole file's SHA-256 at the end.",
+    "default, as with rsync). A download cut off in the one-shot CLI keeps what arrived in a " +
+    "hidden partial file next to LOCAL, named in the message; --resume (-a) continues each " +
+    "file after it once its SHA-256 matches the server's first bytes (else it starts again), " +
+    "and checks the whole file's SHA-256 at the end; files already there whole (same size " +
+    "and time) are skipped.",
   examples: [
     "docs/report.pdf",
     "docs/report.pdf ~/Desktop/",

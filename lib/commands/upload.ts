@@ -11,6 +11,7 @@ import { hasWildcard, matchNames, splitPattern } from "./glob.ts";
 import { walkLocal } from "./local_tree.ts";
 import { remoteJoin } from "./remote_path.ts";
 import { runBatch } from "./batch_run.ts";
+import { alreadyThereNotice, localStamp, remoteStamps, sameStamp } from "./already_there.ts";
 import { transferJson, transferSummary } from "./transfer_summary.ts";
 
 /**
@@ -209,6 +210,23 @@ async function uploadMany(
     }
   }
   const client = await ctx.client();
+  const options = transferOptions(ctx, call);
+  if (options.resume && !options.overwrite) {
+    // Files that arrived whole in the interrupted run are not sent again (nor refused).
+    const there = await remoteStamps(client, jobs.map((j) => j.remote));
+    const left: UploadJob[] = [];
+    for (const job of jobs) {
+      const remote = there.get(job.remote);
+      const local = remote === undefined ? null : await localStamp(job.local);
+      if (remote === undefined || local === null || !sameStamp(local, remote)) left.push(job);
+      else total -= local.size;
+    }
+    if (left.length < jobs.length) {
+      skipped += jobs.length - left.length;
+      ctx.notice(alreadyThereNotice(jobs.length - left.length));
+      jobs.splice(0, jobs.length, ...left);
+    }
+  }
   const started = performance.now();
   const progress = new BatchProgress(ctx.progress, jobs.length, total);
   if (into && base !== "") await ensureRemoteFolder(client, base).catch(() => {});
@@ -217,7 +235,6 @@ async function uploadMany(
       progress.above(errorLine(err), (l) => ctx.notice(l))
     );
   }
-  const options = transferOptions(ctx, call);
   let cut = false;
   try {
     return await runBatch<UploadJob>(ctx, {
@@ -283,9 +300,11 @@ export const UPLOAD: RemoteCommand = {
     "a folder with everything in it, creating remote folders as needed; local symlinks are " +
     'skipped and counted unless --follow-symlinks. "-" uploads stdin to REMOTE. Files keep ' +
     "their modification time unless --no-times. Refuses to replace a file unless --overwrite. " +
-    "An upload cut off in the one-shot CLI is kept by the server (24 h by default, never listed); --resume (-a) " +
-    "continues each file after what was kept once its SHA-256 matches the file's first bytes " +
-    "(else it starts again), and checks the whole file's SHA-256 at the end (not for stdin).",
+    "An upload cut off in the one-shot CLI is kept by the server (24 h by default, never " +
+    "listed); --resume (-a) continues each file after what was kept once its SHA-256 matches " +
+    "the file's first bytes (else it starts again), and checks the whole file's SHA-256 at " +
+    "the end; files already there whole (same size and time) are skipped. A stream (stdin) " +
+    "cannot be resumed.",
   examples: [
     "report.pdf docs/",
     "report.pdf",
