@@ -102,6 +102,30 @@ Deno.test({
 
 Deno.test({
   ...pure,
+  name: "parseRequest() refuses to resume or keep an upload of unknown size (a stream)",
+  fn() {
+    const up = { op: "upload", path: "x", overwrite: false, eager: false };
+    assert.throws(() => parseRequest({ ...up, size: null, resume: true }), /known size/);
+    assert.throws(() => parseRequest({ ...up, size: null, keepPartial: true }), /known size/);
+    const ok = parseRequest({
+      ...up,
+      size: 5,
+      resume: true,
+      keepPartial: true,
+      mtime: "2024-03-01T10:00:00.000Z",
+    });
+    assert.deepEqual(ok, {
+      ...up,
+      size: 5,
+      resume: true,
+      keepPartial: true,
+      mtime: "2024-03-01T10:00:00.000Z",
+    });
+  },
+});
+
+Deno.test({
+  ...pure,
   name: "helloRequest() names this build's protocol and versions, with an optional run",
   fn() {
     const hello = helloRequest("fileshare-client/9.9.9");

@@ -176,6 +176,31 @@ Deno.test("a server with a partial time of 0 keeps nothing", async () => {
   assert.deepEqual(await listTree(srv.root), []);
 });
 
+Deno.test("the server's default partial time is a day: its sweep at start keeps a 23 h old partial, removes a 25 h old one", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fileshare-resume-" });
+  try {
+    await writeTestUsers(`${dir}/users.json`);
+    const root = `${dir}/server_docs`;
+    await Deno.mkdir(`${root}/${PARTIALS_DIR}`, { recursive: true });
+    const hours = (h: number) => new Date(Date.now() - h * 3600 * 1000);
+    const young = keptPath(root, "young.bin");
+    const old = keptPath(root, "old.bin");
+    for (const [path, h] of [[young, 23], [old, 25]] as const) {
+      await Deno.writeTextFile(path, "kept bytes");
+      await Deno.utime(path, hours(h), hours(h));
+    }
+    const server = await spawnServer(dir, ["--no-fsync"]);
+    try {
+      await waitFor(async () => !(await exists(old)), 10_000);
+      assert.equal(await exists(young), true, "a partial younger than a day stays");
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 async function cutDownload(
   srv: TestServer,
   client: FileshareClient,
