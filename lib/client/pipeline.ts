@@ -258,7 +258,7 @@ export async function pipelineUploads(
         continue;
       }
       // The kept bytes count as done for the overall progress.
-      options.onBytes?.(offset);
+      if (offset > 0) options.onBytes?.(offset);
       let sent: SentUpload["sent"];
       try {
         sent = await sendBody(conn, file, size - offset, {
