@@ -130,6 +130,10 @@ function faultyCommits(
           return {
             write: (chunk) => inner.write(chunk),
             abort: () => inner.abort(),
+            offset: inner.offset,
+            readKept: () => inner.readKept(),
+            restart: () => inner.restart(),
+            keep: () => inner.keep(),
             commit: async (sha256) => {
               started++;
               another?.();
