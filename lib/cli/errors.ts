@@ -9,8 +9,24 @@ export class UsageError extends Error {
   }
 }
 
-/** The one place that maps errors to exit codes: usage 2, everything else 1. */
+/**
+ * A one-shot command stopped by Ctrl-C (SIGINT) or SIGTERM after it cancelled its work
+ * cleanly: exit code 130 or 143, as a shell reports a process ended by that signal.
+ */
+export class StoppedBySignal extends Error {
+  /** The signal that stopped the command. */
+  readonly signal: "SIGINT" | "SIGTERM";
+  /** Creates the error; `message` is the cancelled command's own line. */
+  constructor(message: string, signal: "SIGINT" | "SIGTERM", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StoppedBySignal";
+    this.signal = signal;
+  }
+}
+
+/** The one place that maps errors to exit codes: usage 2, a signal 130/143, the rest 1. */
 export function exitCodeFor(err: unknown): number {
+  if (err instanceof StoppedBySignal) return err.signal === "SIGINT" ? 130 : 143;
   return err instanceof UsageError ? 2 : 1;
 }
 

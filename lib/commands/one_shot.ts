@@ -4,7 +4,7 @@
  * @module
  */
 import { FileshareClient } from "../client/client.ts";
-import { UsageError } from "../cli/errors.ts";
+import { errorLine, StoppedBySignal, UsageError } from "../cli/errors.ts";
 import { parseServerAddress } from "../cli/address.ts";
 import { env, password, userName } from "../cli/credentials.ts";
 import { FileTicketStore, type TicketStore } from "../client/ticket_store.ts";
@@ -171,6 +171,12 @@ export async function runOneShot(
     if (out.failed === undefined) return stdout;
     if (stdout !== "") console.log(stdout);
     throw new PartialFailure(out.failed);
+  } catch (err) {
+    // Cancelled by a signal: the command's own line (what was kept), the signal's exit code.
+    if (stop.stoppedBy !== null) {
+      throw new StoppedBySignal(errorLine(err), stop.stoppedBy, { cause: err });
+    }
+    throw err;
   } finally {
     await ctx.close();
   }
@@ -181,12 +187,19 @@ export async function runOneShot(
  * partial file is removed or kept for --resume with a message, never left silently. A second
  * signal ends the process at once (130 for SIGINT, 143 for SIGTERM).
  */
-function stopOnSignals(): Disposable & { signal: AbortSignal } {
+function stopOnSignals(): Disposable & {
+  signal: AbortSignal;
+  readonly stoppedBy: "SIGINT" | "SIGTERM" | null;
+} {
   const controller = new AbortController();
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const signals: ("SIGINT" | "SIGTERM")[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM"];
+  let stoppedBy: "SIGINT" | "SIGTERM" | null = null;
   const handlers = signals.map((sig) => {
     const h = () => {
       if (controller.signal.aborted) Deno.exit(sig === "SIGINT" ? 130 : 143);
+      stoppedBy = sig;
       controller.abort();
     };
     Deno.addSignalListener(sig, h);
@@ -194,6 +207,9 @@ function stopOnSignals(): Disposable & { signal: AbortSignal } {
   });
   return {
     signal: controller.signal,
+    get stoppedBy() {
+      return stoppedBy;
+    },
     [Symbol.dispose]: () => handlers.forEach(([sig, h]) => Deno.removeSignalListener(sig, h)),
   };
 }
