@@ -98,6 +98,11 @@ ${cluster}
     return this.#nodes.flatMap((n) => (n.child ? [n.child.pid] : []));
   }
 
+  /** The HTTP monitoring address of node `i` (`/varz`, `/connz`...). */
+  monitor(i: number): string {
+    return `http://127.0.0.1:${this.#nodes[i].http}`;
+  }
+
   /** The `--store` value for the server CLI. */
   get url(): string {
     return `nats://${this.servers.join(",")}`;

@@ -254,6 +254,59 @@ Deno.test({
   },
 });
 
+/** A JSON document from node `i`'s monitoring port. */
+async function monitor<T>(i: number, path: string): Promise<T> {
+  const res = await fetch(`${cluster!.monitor(i)}${path}`);
+  return await res.json() as T;
+}
+
+Deno.test({
+  name: "NatsStore.open() sends upload chunks through the stream leader's node",
+  ...loose,
+  async fn() {
+    const bucket = bucketName();
+    const first = await NatsStore.open(options(bucket));
+    try {
+      const { connect } = await import("@nats-io/transport-node");
+      const { jetstreamManager } = await import("@nats-io/jetstream");
+      const nc = await connect({ servers: cluster!.servers });
+      const leader = await jetstreamManager(nc)
+        .then((jsm) => jsm.streams.info(`OBJ_${bucket}`))
+        .then((si) => si.cluster?.leader)
+        .finally(() => nc.close());
+      const names = await Promise.all(
+        cluster!.servers.map((_, i) => monitor<{ server_name: string }>(i, "/varz")),
+      );
+      const l = names.findIndex((v) => v.server_name === leader);
+      assert.ok(l >= 0, `leader ${leader} not among ${names.map((v) => v.server_name)}`);
+      // Given only a follower's address, the store finds the leader among the advertised ones.
+      const follower = (l + 1) % names.length;
+      await using store = await NatsStore.open(
+        options(bucket, { servers: [cluster!.servers[follower]], name: "via-follower" }),
+      );
+      const body = new Uint8Array(3 * store.chunkBytes).map((_, i) => i * 7);
+      const w = await store.createWrite({ segments: ["a.bin"], text: "a.bin" }, {
+        overwrite: false,
+      });
+      await w.write(body);
+      await w.commit(createHash("sha256").update(body).digest("hex"));
+      type Connz = { connections: { name?: string; in_bytes: number }[] };
+      const chunks = (await monitor<Connz>(l, "/connz")).connections
+        .find((c) => c.name === "via-follower chunks");
+      assert.ok(chunks, "no chunk connection on the leader's node");
+      assert.ok(chunks.in_bytes >= body.length, `${chunks.in_bytes} bytes through the leader`);
+      const r = await store.openRead({ segments: ["a.bin"], text: "a.bin" });
+      const back = new Uint8Array(body.length);
+      for (let off = 0; off < back.length;) off += (await r.read(back.subarray(off)))!;
+      await r.close();
+      assert.deepEqual(back, body);
+    } finally {
+      await first.close();
+      await destroyBuckets(bucket);
+    }
+  },
+});
+
 Deno.test({
   name: "server --store: clear error when NATS is unreachable at start",
   ignore,

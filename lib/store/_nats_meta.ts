@@ -16,6 +16,8 @@ export interface Bucket {
   readonly js: JetStreamClient;
   /** Reads stream state and records, purges. */
   readonly jsm: JetStreamManager;
+  /** Publishes the chunks of uploads: through the stream leader's node when it was found. */
+  readonly chunks: JetStreamClient;
   /** The bucket's name. */
   readonly name: string;
   /** The bucket's stream, `OBJ_<name>`. */

@@ -163,7 +163,7 @@ export class NatsWriter implements StoreWriter {
     this.#fill = 0;
     this.#chunks++;
     this.#published = true;
-    const ack = this.#p.bucket.js.publish(this.#subject, payload, {
+    const ack = this.#p.bucket.chunks.publish(this.#subject, payload, {
       timeout: this.#p.bucket.timeout,
     });
     // The client library holds the bytes until the server acknowledged them (longer while it

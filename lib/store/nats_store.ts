@@ -91,6 +91,7 @@ export interface NatsStoreOptions {
  */
 export class NatsStore implements Store {
   #nc: NatsConnection;
+  #leader: NatsConnection | null;
   #bucket: Bucket;
   #live: KV;
   #partials: NatsPartials;
@@ -118,6 +119,7 @@ export class NatsStore implements Store {
   private constructor(
     parts: {
       nc: NatsConnection;
+      leader: NatsConnection | null;
       bucket: Bucket;
       live: KV;
       chunk: number;
@@ -127,6 +129,7 @@ export class NatsStore implements Store {
     location: string,
   ) {
     this.#nc = parts.nc;
+    this.#leader = parts.leader;
     this.#bucket = parts.bucket;
     this.#live = parts.live;
     this.#partials = new NatsPartials(parts.bucket, parts.replicas, (r) => this.#busy(r));
@@ -550,6 +553,7 @@ export class NatsStore implements Store {
     await this.#sweeping?.catch(() => {});
     await this.abortAll();
     await this.#live.delete(`srv.${this.#id}`).catch(() => {});
+    await this.#leader?.close().catch(() => {});
     await this.#nc.close().catch(() => {});
   }
 
