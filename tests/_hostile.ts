@@ -163,6 +163,36 @@ export async function inParallel(
 }
 
 /**
+ * Opens `n` logged-in connections and leaves each in the middle of an eager (pipelined) upload
+ * of 256 KiB: three whole 64 KiB DATA frames of its body sent, the fourth never. Returns the
+ * connections; the caller closes them.
+ */
+export async function holdStalledEagerUploads(port: number, n: number): Promise<FrameConn[]> {
+  const conns: FrameConn[] = [];
+  const frame = new Uint8Array(5 + (64 << 10));
+  crypto.getRandomValues(frame.subarray(5, 5 + 65536));
+  frame.set([2, 0, 1, 0, 0]);
+  try {
+    await inParallel(n, 32, async (i) => {
+      const conn = await rawSession(port);
+      conns.push(conn);
+      await conn.send({
+        op: "upload",
+        path: `eager-${i}.bin`,
+        size: 256 << 10,
+        overwrite: true,
+        eager: true,
+      });
+      for (let k = 0; k < 3; k++) await conn.writeAll(frame);
+    });
+  } catch (err) {
+    for (const c of conns) c.close();
+    throw err;
+  }
+  return conns;
+}
+
+/**
  * Opens `n` logged-in connections and leaves each in a stalled transfer: even ones an upload
  * that sent 1,000 bytes of a 1 MiB DATA frame, odd ones a download of `download` (a path
  * under the root) that is never read; `plain` for a server started with --no-tls. Returns the

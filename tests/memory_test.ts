@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { writeRandomFile } from "./_helpers.ts";
-import { HAS_PROC, holdStalledTransfers, rssMiB, startTarget } from "./_hostile.ts";
+import {
+  HAS_PROC,
+  holdStalledEagerUploads,
+  holdStalledTransfers,
+  rssMiB,
+  startTarget,
+} from "./_hostile.ts";
 
 // The long version (4,096 stalled transfers) is `deno task bench:stalled`.
 Deno.test({
@@ -24,5 +30,29 @@ Deno.test({
     // The server goes on serving.
     await using c = await target.connect();
     assert.ok((await c.list("")).some((e) => e.name === "big.bin"));
+  },
+});
+
+Deno.test({
+  name: "FileshareServer holds stalled pipelined uploads within one server-wide budget",
+  ignore: !HAS_PROC,
+  async fn() {
+    // Small uploads run ahead of their answers with their bodies read into memory; a client
+    // that stops in the middle of such bodies on many connections must not pin them all
+    // (600 x 192 KiB would be +112 MiB; measured +154 MiB without the budget, +61 with it).
+    await using target = await startTarget(["--min-rate", "0", "--idle-timeout", "600"]);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = rssMiB(target.pid);
+    const conns = await holdStalledEagerUploads(target.port, 600);
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const after = rssMiB(target.pid);
+      console.log(`server RSS: ${before} MiB, ${after} MiB with 600 stalled pipelined uploads`);
+      assert.ok(after - before < 100, `+${after - before} MiB for 600 stalled pipelined uploads`);
+    } finally {
+      for (const c of conns) c.close();
+    }
+    await using c = await target.connect();
+    assert.deepEqual(await c.list(""), []);
   },
 });

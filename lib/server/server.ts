@@ -11,6 +11,7 @@ import { Admission } from "./admission.ts";
 import { closeUnlessHandshaken, HANDSHAKE_DEADLINE_MS } from "../tls/handshake_deadline.ts";
 import { SocketReaper } from "../tls/socket_reaper.ts";
 import { BufferPool } from "../buffer_pool.ts";
+import { HeldBudget } from "./held_budget.ts";
 import { POOL_BUFFER_BYTES } from "../transfer.ts";
 
 /** How long a refused TLS connection may take to finish its handshake and read LIMIT (ms). */
@@ -136,6 +137,8 @@ export class FileshareServer {
   #admission: Admission;
   #reaper = new SocketReaper();
   #pool: BufferPool;
+  /** Upload bodies held in memory by all sessions (pipelined small uploads). */
+  #held = new HeldBudget();
   #expiry: ReturnType<typeof setInterval> | undefined;
   #expiring: Promise<unknown> = Promise.resolve();
 
@@ -270,6 +273,7 @@ export class FileshareServer {
         loginTimeoutMs,
         onAuthenticated: () => this.#admission.authenticated(place),
         pool: this.#pool,
+        held: this.#held,
         keepPartials: this.#partialTtl > 0 && this.#parts.store.capabilities.resume,
       });
       const s = session;

@@ -63,6 +63,7 @@ import {
   readHeldBody,
 } from "./handlers.ts";
 import { AnswerQueue, type QueuedAnswer } from "./answer_queue.ts";
+import type { HeldBudget } from "./held_budget.ts";
 
 /** What every session shares. */
 export interface SessionDeps {
@@ -93,6 +94,8 @@ export interface SessionDeps {
   pool?: BufferPool;
   /** Whether interrupted uploads may be kept for resume (see ServerOptions.partialTtlMs). */
   keepPartials?: boolean;
+  /** Bytes of upload bodies all sessions may hold in memory together (none: no bound). */
+  held?: HeldBudget;
 }
 
 /** The address of `ip:port` or `[v6]:port`, without the port. */
@@ -558,9 +561,14 @@ export class Session {
     if (home !== this.#home) this.#store = await this.#userRoot({ name, home });
   }
 
-  /** Whether an upload runs ahead of its answer: eager, with a body small enough to hold. */
+  /**
+   * Whether an upload runs ahead of its answer: eager, with a body small enough to hold, and
+   * room for it in the server-wide budget of held bodies, which it then holds until its work
+   * is done (see {@link #uploadAhead}).
+   */
   #runsAhead(req: UploadRequest): req is UploadRequest & { size: number } {
-    return req.eager && req.size !== null && this.#answers.fits(req.size);
+    return req.eager && req.size !== null && this.#answers.fits(req.size) &&
+      (this.#deps.held?.tryTake(req.size) ?? true);
   }
 
   /**
@@ -568,8 +576,15 @@ export class Session {
    * goes out after those of the requests before it; the session goes on reading meanwhile.
    */
   async #uploadAhead(req: UploadRequest & { size: number }): Promise<void> {
-    await this.#answers.room(req.size);
-    const held = await readHeldBody(this.#conn, req.size, this.#deps.pool);
+    const release = () => this.#deps.held?.give(req.size);
+    let held: HeldBody;
+    try {
+      await this.#answers.room(req.size);
+      held = await readHeldBody(this.#conn, req.size, this.#deps.pool);
+    } catch (err) {
+      release();
+      throw err;
+    }
     let key = req.path;
     try {
       key = parseRemotePath(req.path).text;
@@ -606,6 +621,8 @@ export class Session {
       if (this.#lastTo.get(key) === work) this.#lastTo.delete(key);
     };
     work.then(forget, forget);
+    // The body is dropped once its file is written and committed (or refused).
+    work.then(release, release);
     this.#answers.push(req.size, work);
   }
 
