@@ -221,3 +221,58 @@ Deno.test("Tab completes commands and remote names and Up recalls history in a r
     await Deno.remove(local, { recursive: true });
   }
 });
+
+Deno.test("Tab completes local names for every put and mput argument, remote names for get, mget, mv and rm", async () => {
+  await using srv = await startServer();
+  const local = await Deno.makeTempDir({ prefix: "fileshare-tmux-" });
+  try {
+    // Local and remote names differ in their first letters, so each completion shows which
+    // side it read.
+    for (const name of ["apple.txt", "banana.txt", "cherry.txt"]) {
+      await Deno.writeTextFile(`${local}/${name}`, name);
+    }
+    await Deno.mkdir(`${srv.root}/photos`);
+    for (const name of ["pic one.jpg", "pond.jpg", "quay.jpg"]) {
+      await Deno.writeTextFile(`${srv.root}/photos/${name}`, name);
+    }
+    await using t = await Terminal.start(
+      clientCommand([
+        `INIT_CWD=${quote(local)}`,
+        `FILESHARE_PASSWORD=${quote(USERS.alice.password)}`,
+      ], ["--server", `127.0.0.1:${srv.port}`, "--user", "alice"]),
+      local,
+    );
+    await t.waitFor(/alice@127\.0\.0\.1:\d+:\/>\s*$/m);
+    /** Types `line`, waits for it, presses Tab and waits for the last line to match `want`. */
+    const complete = async (line: string, want: RegExp) => {
+      await t.keys("-l", line);
+      await t.waitForLastLine(new RegExp(`> ${line.replace(/[.*?[\]()\\]/g, "\\$&")}$`));
+      await t.keys("Tab");
+      await t.waitForLastLine(want);
+      await t.keys("C-u");
+      await t.waitForLastLine(/:\/(?:photos)?> ?$/);
+    };
+    // put and mput: local names for the first, second and third argument.
+    await complete("put a", /> put apple\.txt$/);
+    await complete("put apple.txt b", /> put apple\.txt banana\.txt$/);
+    await complete("put apple.txt banana.txt c", /> put apple\.txt banana\.txt cherry\.txt$/);
+    await complete("put -r apple.txt c", /> put -r apple\.txt cherry\.txt$/);
+    await complete("mput apple.txt banana.txt c", /> mput apple\.txt banana\.txt cherry\.txt$/);
+    // get, mget, mv and rm: remote names for every argument.
+    await complete("get ph", /> get photos\/$/);
+    await complete(
+      "get photos/pic\\ one.jpg photos/q",
+      /> get photos\/pic\\ one\.jpg photos\/quay\.jpg$/,
+    );
+    await complete(
+      "mget photos/quay.jpg photos/po",
+      /> mget photos\/quay\.jpg photos\/pond\.jpg$/,
+    );
+    await complete("mv photos/quay.jpg photos/po", /> mv photos\/quay\.jpg photos\/pond\.jpg$/);
+    await complete("rm photos/q", /> rm photos\/quay\.jpg$/);
+    await t.type("quit");
+    await t.waitFor(/EXITED 0/);
+  } finally {
+    await Deno.remove(local, { recursive: true });
+  }
+});

@@ -36,7 +36,10 @@ interface CommandBase {
   minArgs: number;
   maxArgs: number;
   flags: readonly Flag[];
-  /** What each positional argument names, for tab completion (default: a remote name). */
+  /**
+   * What each positional argument names, for tab completion; the last kind goes on for every
+   * later argument (`["local"]`: all local names). Default: remote names.
+   */
   argKinds?: readonly ArgKind[];
   /** One line for command lists. */
   summary: string;

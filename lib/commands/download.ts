@@ -257,7 +257,7 @@ export const DOWNLOAD: RemoteCommand = {
   minArgs: 1,
   maxArgs: Infinity,
   flags: DOWNLOAD_FLAGS,
-  argKinds: ["remote", "local"],
+  argKinds: ["remote"],
   summary: "download files or (-r) folders, SHA-256 verified; - is stdout",
   about: "Download a file, verified by SHA-256, to LOCAL (default: its name in the current " +
     "local folder; a folder means into it). Several files (or remote wildcards: *, ?, [..], " +
@@ -304,7 +304,7 @@ export const MGET: RemoteCommand = {
   minArgs: 1,
   maxArgs: Infinity,
   flags: DOWNLOAD_FLAGS,
-  argKinds: ["remote", "remote"],
+  argKinds: ["remote"],
   summary: "download remote files matching *, ? or [..] into the local folder",
   about: "Download every remote file matching the patterns (*, ?, [..], matched against the " +
     "listing of the remote folder) into the current local folder; -r takes matching folders " +

@@ -30,7 +30,7 @@ export const RENAME: RemoteCommand = {
   minArgs: 2,
   maxArgs: 2,
   flags: [OVERWRITE],
-  argKinds: ["remote", "remote"],
+  argKinds: ["remote"],
   summary: "rename or move a remote file or folder; a NEW ending in / is a folder",
   about: "Rename or move a remote file or folder, in one atomic step on the server. A NEW " +
     'ending in "/" is a folder to move into. Refuses to replace an existing file unless ' +

@@ -292,7 +292,7 @@ export const UPLOAD: RemoteCommand = {
   minArgs: 1,
   maxArgs: Infinity,
   flags: UPLOAD_FLAGS,
-  argKinds: ["local", "remote"],
+  argKinds: ["local"],
   summary: "upload files or (-r) folders; a REMOTE ending in / is a folder; - is stdin",
   about: "Upload a local file. REMOTE defaults to the file's name in the current remote folder " +
     '(the shared root for the one-shot CLI); a REMOTE ending in "/" is a folder to upload ' +
@@ -339,7 +339,7 @@ export const MPUT: RemoteCommand = {
   minArgs: 1,
   maxArgs: Infinity,
   flags: UPLOAD_FLAGS,
-  argKinds: ["local", "local"],
+  argKinds: ["local"],
   summary: "upload local files matching *, ? or [..] into the remote folder",
   about: "Upload every local file matching the patterns (*, ?, [..], expanded in the local " +
     "folder) into the current remote folder; -r takes matching folders too.",

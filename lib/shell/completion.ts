@@ -23,8 +23,10 @@ export interface NameSources {
   remote(dir: string): Promise<Name[]>;
 }
 
+/** What the argument at `index` names; the last kind listed goes on for every later one. */
 function argKind(word: string, index: number): ArgKind {
-  return findCommand(word, "shell")?.argKinds?.[index] ?? "remote";
+  const kinds = findCommand(word, "shell")?.argKinds ?? [];
+  return kinds[Math.min(index, kinds.length - 1)] ?? "remote";
 }
 
 /**
