@@ -233,6 +233,31 @@ Deno.test("client upload/download of several files and wildcards; shell mput/mge
   assert.deepEqual(await listTree(`${srv.dir}/shell`), ["a.txt", "b.txt"]);
 });
 
+Deno.test("client upload and download of several files make a missing destination folder, on either side", async () => {
+  await using srv = await startServer();
+  const client = clientOf(srv);
+  for (const n of ["q1.pdf", "q2.pdf"]) await Deno.writeTextFile(`${srv.dir}/${n}`, n);
+  const up = await client(["upload", "q[1-4].pdf", "reports/2026/"]);
+  assert.equal(up.code, 0, up.stderr);
+  assert.deepEqual(await listTree(`${srv.root}/reports`), ["2026/", "2026/q1.pdf", "2026/q2.pdf"]);
+  const down = await client(["download", "reports/2026/*.pdf", "pdfs/"]);
+  assert.equal(down.code, 0, down.stderr);
+  assert.match(down.stdout, /^downloaded 2 files/);
+  assert.deepEqual(await listTree(`${srv.dir}/pdfs`), ["q1.pdf", "q2.pdf"]);
+  // A folder named with a final "/" is one to download into, as upload -r does remotely.
+  const tree = await client(["download", "-r", "reports", "restore/"]);
+  assert.equal(tree.code, 0, tree.stderr);
+  assert.deepEqual(await listTree(`${srv.dir}/restore`), [
+    "reports/",
+    "reports/2026/",
+    "reports/2026/q1.pdf",
+    "reports/2026/q2.pdf",
+  ]);
+  const onFile = await client(["download", "reports/2026/*.pdf", "q1.pdf"]);
+  assert.equal(onFile.code, 1);
+  assert.equal(onFile.stderr, 'Cannot download into "q1.pdf": not a folder\n');
+});
+
 Deno.test("client streams: tar c | upload - backup.tar, download backup.tar - | tar x", async () => {
   await using srv = await startServer();
   const common = ["--server", `127.0.0.1:${srv.port}`, "--user", "alice"];

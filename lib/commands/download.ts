@@ -135,15 +135,17 @@ async function downloadMany(
   const remotes = await expandRemote(ctx, client, sources);
   const base = ctx.localPath(dest ?? ".");
   const baseInfo = await Deno.stat(base).catch(() => null);
-  // Into the folder when it exists or several things go there; else the copy takes its name.
-  const into = baseInfo?.isDirectory === true || remotes.length > 1;
-  if (into && !baseInfo?.isDirectory) {
-    throw new FileshareError("NOT_FOUND", `Local folder "${dest}" not found`);
+  // Into the folder when it exists, is named with a final "/" or several things go there;
+  // else the copy takes its name. A missing folder is made, as upload makes a remote one.
+  const into = baseInfo?.isDirectory === true || remotes.length > 1 ||
+    (dest?.endsWith("/") ?? false);
+  if (into && baseInfo && !baseInfo.isDirectory) {
+    throw new FileshareError("BAD_REQUEST", `Cannot download into "${dest}": not a folder`);
   }
   const jobs: DownloadJob[] = [];
   /** Sizes and times of the remote files, as the listings gave them. */
   const listed = new Map<string, FileStamp>();
-  const folders: string[] = [];
+  const folders: string[] = into && !baseInfo ? [base] : [];
   let failed = 0;
   let skipped = 0;
   let total = 0;
