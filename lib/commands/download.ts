@@ -263,8 +263,9 @@ export const DOWNLOAD: RemoteCommand = {
   summary: "download files or (-r) folders, SHA-256 verified; - is stdout",
   about: "Download a file, verified by SHA-256, to LOCAL (default: its name in the current " +
     "local folder; a folder means into it). Several files (or remote wildcards: *, ?, [..], " +
-    "matched against the listing) go into the local folder named last. -r downloads a folder " +
-    'with everything in it. "-" as LOCAL writes the file to stdout. Files get the ' +
+    "matched against the listing) go into the local folder named last, made if missing. -r " +
+    'downloads a folder with everything in it (into LOCAL when it exists or ends in "/"). ' +
+    '"-" as LOCAL writes the file to stdout. Files get the ' +
     "server's modification time unless --no-times. Never replaces a local file unless " +
     "--overwrite. --fsync flushes each file to disk before it takes its name (off by " +
     "default, as with rsync). A download cut off in the one-shot CLI keeps what arrived in a " +
