@@ -174,7 +174,10 @@ Deno.test("Shell.complete() completes commands and remote and local names", asyn
         [["local.txt "], "lo"],
         "put's first word is local",
       );
-      assert.deepEqual(await shell.complete("put local.txt n"), [["notes.txt "], "n"]);
+      // Every argument of put is a local name, every argument of get a remote one.
+      assert.deepEqual(await shell.complete("put local.txt lo"), [["local.txt "], "lo"]);
+      assert.deepEqual(await shell.complete("put local.txt n"), [[], "n"]);
+      assert.deepEqual(await shell.complete("get notes.txt n"), [["notes.txt "], "n"]);
     } finally {
       shell.close();
     }
