@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { listTree, ROOT, runTool, startServer, type Tool, USERS } from "./_helpers.ts";
 import { clientCommand, quote, Terminal } from "./_terminal.ts";
 import { peerKind } from "../lib/client/peer_kind.ts";
+import { FileshareClient } from "../lib/client/client.ts";
 
 const PROMPT = /alice@127\.0\.0\.1:\d+:\/>\s*$/m;
 
@@ -41,6 +42,44 @@ Deno.test("FileshareClient.closed turns true when the server hangs up between ca
   await using again = await srv.connect();
   assert.deepEqual((await again.list()).map((e) => e.name), ["kept"]);
   await assert.rejects(client.list(), /closed/);
+});
+
+Deno.test("FileshareClient.connect() logs in with a password typed after the server's login deadline", async () => {
+  // The password is asked once the server answered; a person may take longer to type it than
+  // the server waits for a login. Seen: "Connection closed by peer (try again)" and the
+  // Server prompt after 30 s at the password prompt.
+  await using srv = await startServer({ loginTimeoutMs: 1_500 });
+  let asked = 0;
+  await using client = await FileshareClient.connect({
+    hostname: "127.0.0.1",
+    port: srv.port,
+    user: "alice",
+    tls: srv.tls,
+    password: async () => {
+      asked++;
+      await new Promise((r) => setTimeout(r, 2_500));
+      return USERS.alice.password;
+    },
+  });
+  assert.deepEqual(await client.list(), []);
+  assert.equal(asked, 1, "the password is asked once");
+  // A wrong password typed late is still a wrong password, asked once.
+  asked = 0;
+  await assert.rejects(
+    FileshareClient.connect({
+      hostname: "127.0.0.1",
+      port: srv.port,
+      user: "alice",
+      tls: srv.tls,
+      password: async () => {
+        asked++;
+        await new Promise((r) => setTimeout(r, 2_500));
+        return "not the password";
+      },
+    }),
+    /wrong user name or password/,
+  );
+  assert.equal(asked, 1);
 });
 
 Deno.test("client names an HTTP server at the address instead of a protocol error", async () => {

@@ -147,7 +147,10 @@ export class FileshareClient implements AsyncDisposable {
   /**
    * Connects, checks the protocol version and logs in with SCRAM-SHA-256; the server's
    * signature is verified too. Throws {@link ConnectionError} when the server cannot be
-   * reached and {@link AuthError} for a wrong user name or password.
+   * reached and {@link AuthError} for a wrong user name or password. A password function
+   * (a prompt) is called once the server answered; when the server gave up on the login while
+   * it waited (its login deadline, 30 s by default), this connects again with the password
+   * it gave, instead of failing.
    *
    * @example
    * ```ts
@@ -164,6 +167,22 @@ export class FileshareClient implements AsyncDisposable {
    * ```
    */
   static async connect(options: ConnectOptions): Promise<FileshareClient> {
+    const ask = options.password;
+    if (typeof ask !== "function") return await FileshareClient.#open(options);
+    let given: string | undefined;
+    try {
+      return await FileshareClient.#open({
+        ...options,
+        password: async () => given ??= await ask(),
+      });
+    } catch (err) {
+      if (given === undefined || !(err instanceof ConnectionError)) throw err;
+      return await FileshareClient.#open({ ...options, password: given });
+    }
+  }
+
+  /** One connection and login attempt. */
+  static async #open(options: ConnectOptions): Promise<FileshareClient> {
     const timeoutMs = options.timeoutMs ?? 300_000;
     const handshakeMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     const where = hostPort(options.hostname, options.port);
