@@ -82,6 +82,31 @@ Deno.test("FileshareClient.connect() logs in with a password typed after the ser
   assert.equal(asked, 1);
 });
 
+Deno.test("FrameConn.readHeader() takes a TLS client that exits after its command as a clean disconnect", async () => {
+  // A one-shot client process ends without a TLS close_notify; the server logged every such
+  // run as an error (CANCELLED "Connection closed by peer") and the report counted them.
+  await using srv = await startServer();
+  const r = await runTool(
+    "client",
+    ["--server", `127.0.0.1:${srv.port}`, "--user", "alice", "ls"],
+    {
+      cwd: ROOT,
+      env: { FILESHARE_PASSWORD: USERS.alice.password },
+    },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  // The server writes the connection's last lines once it has read the end of the stream.
+  let own: string[] = [];
+  const end = Date.now() + 10_000;
+  while (!own.includes("disconnect") && Date.now() < end) {
+    const lines = await srv.logLines();
+    const login = lines.find((l) => l.event === "auth_ok");
+    own = lines.filter((l) => login && l.conn === login.conn).map((l) => String(l.event));
+    if (!own.includes("disconnect")) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual(own, ["connect", "auth_ok", "dir", "disconnect"]);
+});
+
 Deno.test("client names an HTTP server at the address instead of a protocol error", async () => {
   const ac = new AbortController();
   const http = Deno.serve(

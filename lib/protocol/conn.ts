@@ -304,7 +304,16 @@ export class FrameConn implements AsyncDisposable {
     }
     while (this.#end - this.#start < n) {
       // Waiting for the first byte of a frame is idle time; once it began, the rate counts.
-      const got = await this.#read(this.#buf.subarray(this.#end), this.#end > this.#start);
+      const got = await this.#read(this.#buf.subarray(this.#end), this.#end > this.#start)
+        .catch((err) => {
+          // A TLS peer that hangs up between frames without a close_notify (a client process
+          // that exits after its command) left as cleanly as one that sent it.
+          if (
+            this.#end === this.#start && !this.#transfer && err instanceof ConnectionError &&
+            err.cause instanceof Deno.errors.UnexpectedEof
+          ) return null;
+          throw err;
+        });
       if (got === null) {
         if (this.#end === this.#start) return false;
         throw new ConnectionError(
