@@ -2,7 +2,13 @@ import { createHash, type Hash } from "node:crypto";
 import { writeAll } from "./write_all.ts";
 import type { BufferPool } from "./buffer_pool.ts";
 import type { FrameConn } from "./protocol/conn.ts";
-import { FRAME_MSG, HEADER_BYTES, MAX_DATA_BYTES } from "./protocol/frame.ts";
+import {
+  encodeMessage,
+  FRAME_MSG,
+  HEADER_BYTES,
+  MAX_DATA_BYTES,
+  writeDataHeader,
+} from "./protocol/frame.ts";
 import { abortTrailer, type BodyTrailer, endTrailer, parseTrailer } from "./protocol/messages.ts";
 import { ConnectionError, FileshareError, ProtocolError } from "./protocol/errors.ts";
 
@@ -237,6 +243,49 @@ export async function sendBody(
   const sha256 = hash.digest("hex");
   await conn.send(endTrailer(sha256));
   return { bytes: done, sha256 };
+}
+
+/**
+ * Sends `head` (an eager upload request) with a small body of exactly `size` bytes (at most one
+ * DATA frame) read whole from `source` first, and its `end` trailer, in one write: three
+ * writes per small file would cost three system calls (and TLS records) each. When the source
+ * fails or ends early, this throws before anything was sent.
+ */
+export async function sendWithSmallBody(
+  conn: FrameConn,
+  head: object,
+  source: ByteSource,
+  size: number,
+  options: BodyOptions = {},
+): Promise<BodyResult> {
+  if (size > MAX_DATA_BYTES) throw new RangeError(`A small body is at most ${MAX_DATA_BYTES}`);
+  const frame = new Uint8Array(HEADER_BYTES + size);
+  for (let done = 0; done < size;) {
+    const n = await source.read(frame.subarray(HEADER_BYTES + done));
+    if (n === null || n === 0) {
+      throw new FileshareError(
+        "INTEGRITY",
+        `Source ended after ${done} of ${size} bytes (file changed during transfer)`,
+      );
+    }
+    done += n;
+  }
+  options.signal?.throwIfAborted();
+  const sha256 = createHash("sha256").update(frame.subarray(HEADER_BYTES)).digest("hex");
+  const parts = [
+    encodeMessage(head),
+    ...(size > 0 ? [writeDataHeader(frame)] : []),
+    encodeMessage(endTrailer(sha256)),
+  ];
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    all.set(p, off);
+    off += p.length;
+  }
+  await conn.writeAll(all);
+  options.onProgress?.(size);
+  return { bytes: size, sha256 };
 }
 
 /**

@@ -64,6 +64,8 @@ export class FrameConn implements AsyncDisposable {
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #corked: Uint8Array[] | null = null;
   #corkedBytes = 0;
+  /** The last write asked for; the next one starts after it. */
+  #writing: Promise<void> = Promise.resolve();
   #onClose: (() => void) | undefined;
   /** A read started by {@link watchIdle}, not yet consumed by a caller's read. */
   #idleRead: Promise<IdleOutcome> | null = null;
@@ -433,11 +435,17 @@ export class FrameConn implements AsyncDisposable {
 
   async #writeNow(bytes: Uint8Array): Promise<void> {
     this.#idle = false;
-    let off = 0;
-    while (off < bytes.length) {
-      this.#checkOpen();
-      off += await this.#guard(this.#conn.write(bytes.subarray(off)), true, (n) => n);
-    }
+    // One write at a time, in the order asked: a flush before a read may run while a server
+    // sends the answers of requests that ran ahead (see AnswerQueue).
+    const turn = this.#writing.then(async () => {
+      let off = 0;
+      while (off < bytes.length) {
+        this.#checkOpen();
+        off += await this.#guard(this.#conn.write(bytes.subarray(off)), true, (n) => n);
+      }
+    });
+    this.#writing = turn.catch(() => {});
+    await turn;
   }
 
   /** Sends one JSON message. */
@@ -445,9 +453,12 @@ export class FrameConn implements AsyncDisposable {
     await this.writeAll(encodeMessage(message));
   }
 
-  /** Sends several JSON messages in one write (answers of pipelined requests). */
-  async sendAll(messages: readonly object[]): Promise<void> {
-    const parts = messages.map(encodeMessage);
+  /**
+   * Sends several JSON messages and frames already encoded in one write (answers of pipelined
+   * requests).
+   */
+  async sendAll(messages: readonly (object | Uint8Array)[]): Promise<void> {
+    const parts = messages.map((m) => (m instanceof Uint8Array ? m : encodeMessage(m)));
     const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let off = 0;
     for (const p of parts) {

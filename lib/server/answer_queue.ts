@@ -8,10 +8,19 @@
  * @module
  */
 
+/** A message to send, or frames already encoded. */
+export type AnswerPart = object | Uint8Array;
+
 /** What a finished piece of work sends, and what happens once it was sent. */
 export interface QueuedAnswer {
-  /** The message to send; null to send nothing (the connection ends here). */
-  message: object | null;
+  /** What to send (nothing when the connection ends here); sent with the answers ready
+   * around it in one write. */
+  parts: AnswerPart[];
+  /**
+   * Sends the rest after `parts`, before any later answer (a body streamed from a file);
+   * throws only when the connection is lost.
+   */
+  stream?: () => Promise<void>;
   /** False when the connection must end after this answer. */
   keepOpen: boolean;
   /** Called once, after the message was written (`error` undefined) or could not be. */
@@ -37,7 +46,7 @@ export const ANSWER_QUEUE_LIMITS: AnswerQueueLimits = { depth: 32, bytes: 1024 *
 
 /** Runs queued work at once and sends the answers in order; see the module comment. */
 export class AnswerQueue {
-  #send: (messages: object[]) => Promise<void>;
+  #send: (parts: AnswerPart[]) => Promise<void>;
   #limits: AnswerQueueLimits;
   #items: Item[] = [];
   #held = 0;
@@ -52,7 +61,7 @@ export class AnswerQueue {
    * `onEnd` is called once when an answer could not be sent or ended the connection.
    */
   constructor(
-    send: (messages: object[]) => Promise<void>,
+    send: (parts: AnswerPart[]) => Promise<void>,
     onEnd: () => void,
     limits: AnswerQueueLimits = ANSWER_QUEUE_LIMITS,
   ) {
@@ -93,7 +102,7 @@ export class AnswerQueue {
   push(bytes: number, work: Promise<QueuedAnswer>): void {
     // Work that failed anyway ends the connection after the answers before it.
     const settled = work.catch((): QueuedAnswer => ({
-      message: null,
+      parts: [],
       keepOpen: false,
       after() {},
     }));
@@ -143,20 +152,23 @@ export class AnswerQueue {
         if (head.answer === null) await this.#change();
         continue;
       }
-      // The oldest answer and every ready one after it, up to one that ends the connection.
+      // The oldest answer and every ready one after it, up to one that ends the connection
+      // or streams a body.
       let n = 0;
       while (n < this.#items.length && this.#items[n].answer !== null) {
         n++;
-        if (!this.#items[n - 1].answer!.keepOpen) break;
+        const last = this.#items[n - 1].answer!;
+        if (!last.keepOpen || last.stream !== undefined) break;
       }
       const batch = this.#items.slice(0, n);
       const answers = batch.map((b) => b.answer!);
-      const messages = answers.flatMap((a) => (a.message === null ? [] : [a.message]));
+      const parts = answers.flatMap((a) => a.parts);
       let error: unknown = undefined;
       if (!this.#open) error = new Error("The connection ended before this answer");
-      else if (messages.length > 0) {
+      else {
         try {
-          await this.#send(messages);
+          if (parts.length > 0) await this.#send(parts);
+          await answers.at(-1)!.stream?.();
         } catch (err) {
           error = err;
         }

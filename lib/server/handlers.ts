@@ -1,5 +1,10 @@
 import type { FrameConn } from "../protocol/conn.ts";
-import { ConnectionError, FileshareError, ProtocolError } from "../protocol/errors.ts";
+import {
+  ConnectionError,
+  FileshareError,
+  InternalError,
+  ProtocolError,
+} from "../protocol/errors.ts";
 import {
   type BenchMarkRequest,
   type DeleteRequest,
@@ -34,6 +39,9 @@ import {
 } from "../transfer.ts";
 import type { Hash } from "node:crypto";
 import { storeCall, toWireError } from "./store_errors.ts";
+import { abortTrailer, endTrailer } from "../protocol/messages.ts";
+import { HEADER_BYTES, writeDataHeader } from "../protocol/frame.ts";
+import { createHash } from "node:crypto";
 import type { ActivityEvent } from "../log/events.ts";
 import { UploadAdmission, type UploadLedger, type UploadLimits, usageOf } from "./quota.ts";
 import type { BufferPool } from "../buffer_pool.ts";
@@ -332,6 +340,93 @@ async function downloadWhole(
     onProgress: (done) => (log.bytes = done),
   });
   log.sha256 = body.sha256;
+}
+
+/** Files up to this size are read whole when a download runs ahead of its answer. */
+export const DOWNLOAD_HOLD_BYTES = 64 * 1024;
+
+/** A download run ahead of its answer (see {@link openDownload}). */
+export interface DownloadAhead {
+  /** The answer, and for a small file its body and trailer (messages or encoded frames). */
+  parts: (object | Uint8Array)[];
+  /** Why a small file's body could not be read (its parts end with an abort trailer). */
+  failure: FileshareError | null;
+  /** Streams a larger file's body after `parts` and closes it; null for a small file. */
+  stream: ((conn: FrameConn) => Promise<void>) | null;
+  /** Closes the file (safe to repeat; a stream that never runs leaves it open). */
+  close(): Promise<void>;
+}
+
+/**
+ * DOWNLOAD ahead of its answer, for a session that runs requests ahead: opens the file now
+ * and reads a small one whole, so that its answer is a ready write when its turn comes; a
+ * larger file is kept open and streamed then. The same answer and body as
+ * {@link handleDownload} gives a download that is not a resume (without `offset`).
+ */
+export async function openDownload(
+  ctx: HandlerContext,
+  req: DownloadRequest,
+  log: LogFields,
+): Promise<DownloadAhead> {
+  log.path = req.path;
+  log.bytes = 0;
+  const path = parseRemotePath(req.path, `Cannot download ${quotePath(req.path)}`);
+  log.path = path.text;
+  const what = `Cannot download "${path.text || "/"}"`;
+  const file = await storeCall(what, () => ctx.store.openRead(path));
+  let open = true;
+  const close = async () => {
+    if (open) await file.close();
+    open = false;
+  };
+  const size = file.size;
+  log.size = size;
+  const head = downloadResponse(size, file.mtime);
+  if (size > DOWNLOAD_HOLD_BYTES) {
+    const stream = async (conn: FrameConn) => {
+      try {
+        // A failing read becomes the abort trailer's code and message.
+        const source: ByteSource = { read: (p) => storeCall(what, () => file.read(p)) };
+        const body = await sendBody(conn, source, size, {
+          pool: ctx.pool,
+          onProgress: (done) => (log.bytes = done),
+        });
+        log.sha256 = body.sha256;
+      } finally {
+        await close();
+      }
+    };
+    return { parts: [head], failure: null, stream, close };
+  }
+  try {
+    const frame = new Uint8Array(HEADER_BYTES + size);
+    for (let done = 0; done < size;) {
+      const n = await storeCall(what, () => file.read(frame.subarray(HEADER_BYTES + done)));
+      if (n === null || n === 0) {
+        throw new FileshareError(
+          "INTEGRITY",
+          `Source ended after ${done} of ${size} bytes (file changed during transfer)`,
+        );
+      }
+      done += n;
+    }
+    const sha256 = createHash("sha256").update(frame.subarray(HEADER_BYTES)).digest("hex");
+    log.bytes = size;
+    log.sha256 = sha256;
+    const body = size > 0 ? [writeDataHeader(frame)] : [];
+    return { parts: [head, ...body, endTrailer(sha256)], failure: null, stream: null, close };
+  } catch (err) {
+    const mapped = toWireError(what, err);
+    const wire = mapped instanceof FileshareError ? mapped : InternalError.wrap(mapped, what);
+    return {
+      parts: [head, abortTrailer(wire.code, wire.message)],
+      failure: wire,
+      stream: null,
+      close,
+    };
+  } finally {
+    await close();
+  }
 }
 
 /** DELETE a file. */

@@ -7,6 +7,7 @@ import {
   ProtocolError,
 } from "../protocol/errors.ts";
 import {
+  type DownloadRequest,
   parseHello,
   parseRequest,
   PROTOCOL_NAME,
@@ -48,6 +49,8 @@ import type { EventName } from "../log/events.ts";
 import type { BufferPool } from "../buffer_pool.ts";
 import type { Store } from "../store/store.ts";
 import {
+  DOWNLOAD_HOLD_BYTES,
+  type DownloadAhead,
   handleBenchMark,
   handleDelete,
   handleDf,
@@ -60,6 +63,7 @@ import {
   handleUpload,
   type HeldBody,
   type LogFields,
+  openDownload,
   readHeldBody,
 } from "./handlers.ts";
 import { AnswerQueue, type QueuedAnswer } from "./answer_queue.ts";
@@ -177,6 +181,9 @@ export class Session {
   #answers: AnswerQueue;
   /** The last queued upload to each path: a later one to the same path starts after it. */
   #lastTo = new Map<string, Promise<unknown>>();
+  /** What runs ahead now: uploads or downloads, never both (a download must see the upload
+   * before it). */
+  #aheadOp: "upload" | "download" | null = null;
 
   /** Creates a session for an accepted connection. */
   constructor(conn: FrameConn, id: number, deps: SessionDeps) {
@@ -248,9 +255,18 @@ export class Session {
         this.#idle = this.#awaitingRequest = false;
         if (msg === null || this.#closing) break;
         const req = parseRequest(msg);
-        if (this.#user !== undefined && req.op === "upload" && this.#runsAhead(req)) {
-          await this.#recheckUser(this.#user);
-          await this.#uploadAhead(req);
+        const ahead = this.#user === undefined
+          ? null
+          : req.op === "upload" && this.#runsAhead(req)
+          ? () => this.#uploadAhead(req)
+          : req.op === "download" && req.offset === undefined
+          ? () => this.#downloadAhead(req)
+          : null;
+        if (ahead !== null) {
+          if (this.#aheadOp !== req.op && !(await this.#answers.drain())) break;
+          this.#aheadOp = req.op as "upload" | "download";
+          await this.#recheckUser(this.#user!);
+          await ahead();
           continue;
         }
         if (!(await this.#answers.drain())) break;
@@ -604,14 +620,10 @@ export class Session {
       }, { view, held });
       const message = done.error !== null ? errorFor(done.error) : answer;
       return {
-        message,
+        parts: message === null ? [] : [message],
         keepOpen: done.keepOpen,
         after: (error) => {
-          if (error !== undefined && done.log.ok) {
-            done.log.ok = false;
-            done.log.code = codeOf(error);
-            done.log.message = logMessage(error);
-          }
+          if (error !== undefined) this.#failed(done, error);
           this.#writeLog(done);
         },
       };
@@ -624,6 +636,56 @@ export class Session {
     // The body is dropped once its file is written and committed (or refused).
     work.then(release, release);
     this.#answers.push(req.size, work);
+  }
+
+  /**
+   * Opens a download's file (reading a small one whole) and queues its answer, which goes out
+   * after those of the requests before it; the session goes on reading meanwhile.
+   */
+  async #downloadAhead(req: DownloadRequest): Promise<void> {
+    await this.#answers.room(DOWNLOAD_HOLD_BYTES);
+    const view = this.#view();
+    const work = (async (): Promise<QueuedAnswer> => {
+      let opened: DownloadAhead | null = null;
+      const done = await this.#execute(req, () => Promise.resolve(), {
+        view,
+        run: async (ctx, log) => {
+          opened = await openDownload(ctx, req, log);
+        },
+      });
+      const file = opened as DownloadAhead | null;
+      if (file?.failure) this.#failed(done, file.failure);
+      const stream = file?.stream;
+      return {
+        parts: done.error !== null ? [errorFor(done.error)] : file?.parts ?? [],
+        stream: stream
+          ? async () => {
+            try {
+              await stream(this.#conn);
+            } catch (err) {
+              // The body's abort trailer went out; only a lost connection stops the rest.
+              this.#failed(done, err);
+              if (err instanceof ConnectionError || this.#conn.closed) throw err;
+            }
+          }
+          : undefined,
+        keepOpen: done.keepOpen,
+        after: (error) => {
+          if (error !== undefined) this.#failed(done, error);
+          void file?.close().catch(() => {});
+          this.#writeLog(done);
+        },
+      };
+    })();
+    this.#answers.push(DOWNLOAD_HOLD_BYTES, work);
+  }
+
+  /** Marks a command's log line failed with `err`, unless it is already. */
+  #failed(done: Executed, err: unknown): void {
+    if (!done.log.ok) return;
+    done.log.ok = false;
+    done.log.code = codeOf(err);
+    done.log.message = logMessage(err);
   }
 
   /** Runs one command; false when the connection must close. */
@@ -669,7 +731,12 @@ export class Session {
   async #execute(
     req: Request,
     respond: (response: CommandResponse) => Promise<void>,
-    ahead: { view: UserView; held: HeldBody } | null = null,
+    ahead: {
+      view: UserView;
+      held?: HeldBody;
+      /** Runs instead of the request's handler. */
+      run?: (ctx: HandlerContext, log: LogFields) => Promise<void>;
+    } | null = null,
   ): Promise<Executed> {
     const started = performance.now();
     let responded = false;
@@ -692,36 +759,9 @@ export class Session {
     const log = this.#base(req.op as EventName, true);
     const done: Executed = { log, error: null, keepOpen: true, started };
     try {
-      switch (req.op) {
-        case "upload":
-          await handleUpload(ctx, req, log, held);
-          break;
-        case "download":
-          await handleDownload(ctx, req, log);
-          break;
-        case "delete":
-          await handleDelete(ctx, req, log);
-          break;
-        case "dir":
-          await handleDir(ctx, req, log);
-          break;
-        case "mkdir":
-          await handleMkdir(ctx, req, log);
-          break;
-        case "rmdir":
-          await handleRmdir(ctx, req, log);
-          break;
-        case "df":
-          await handleDf(ctx, req, log);
-          break;
-        case "rename":
-          await handleRename(ctx, req, log);
-          break;
-        case "bench_mark":
-          await handleBenchMark(ctx, req, log);
-          break;
-        default:
-          throw new ProtocolError(`Unexpected request "${req.op}"`);
+      if (ahead?.run) await ahead.run(ctx, log);
+      else {
+        await this.#handle(req, ctx, log, held);
       }
     } catch (caught) {
       log.ok = false;
@@ -739,6 +779,46 @@ export class Session {
       if (!responded && !this.#conn.closed && err instanceof FileshareError) done.error = err;
     }
     return done;
+  }
+
+  /** Runs the handler of `req`. */
+  async #handle(
+    req: Request,
+    ctx: HandlerContext,
+    log: LogFields,
+    held: HeldBody | undefined,
+  ): Promise<void> {
+    switch (req.op) {
+      case "upload":
+        await handleUpload(ctx, req, log, held);
+        break;
+      case "download":
+        await handleDownload(ctx, req, log);
+        break;
+      case "delete":
+        await handleDelete(ctx, req, log);
+        break;
+      case "dir":
+        await handleDir(ctx, req, log);
+        break;
+      case "mkdir":
+        await handleMkdir(ctx, req, log);
+        break;
+      case "rmdir":
+        await handleRmdir(ctx, req, log);
+        break;
+      case "df":
+        await handleDf(ctx, req, log);
+        break;
+      case "rename":
+        await handleRename(ctx, req, log);
+        break;
+      case "bench_mark":
+        await handleBenchMark(ctx, req, log);
+        break;
+      default:
+        throw new ProtocolError(`Unexpected request "${req.op}"`);
+    }
   }
 }
 

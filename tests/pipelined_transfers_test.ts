@@ -9,12 +9,22 @@ import type { LocalStore } from "../lib/store/local_store.ts";
 import { TEMP_PREFIX } from "../lib/store/paths.ts";
 import { type Store, StoreError, type StoreWriter } from "../lib/store/store.ts";
 import { FileshareClient } from "../lib/client/client.ts";
-import { listTree, spawnServer, startServer, USERS, writeTestUsers } from "./_helpers.ts";
+import {
+  listTree,
+  rawSession,
+  spawnServer,
+  startServer,
+  USERS,
+  writeTestUsers,
+} from "./_helpers.ts";
+import { encodeData } from "./_frames.ts";
+import { createHash } from "node:crypto";
+import { receiveBody } from "../lib/transfer.ts";
 
 /** An answer that records when it was sent. */
 function answer(name: string, sent: string[], keepOpen = true): QueuedAnswer {
   return {
-    message: { name },
+    parts: [{ name }],
     keepOpen,
     after: (error) => sent.push(error === undefined ? name : `${name}!`),
   };
@@ -26,8 +36,8 @@ Deno.test({
   async fn() {
     const writes: string[][] = [];
     const sent: string[] = [];
-    const queue = new AnswerQueue(async (messages) => {
-      writes.push(messages.map((m) => (m as { name: string }).name));
+    const queue = new AnswerQueue(async (parts) => {
+      writes.push(parts.map((m) => (m as { name: string }).name));
       await Promise.resolve();
     }, () => {});
     const first = Promise.withResolvers<QueuedAnswer>();
@@ -271,4 +281,122 @@ Deno.test("server killed in the middle of a pipelined batch leaves only whole fi
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("client downloadFiles: outcomes in order, a file that cannot be written fails alone, no temporary file is left", async () => {
+  await using srv = await startServer();
+  await Deno.mkdir(`${srv.root}/out`);
+  const names = Array.from({ length: 40 }, (_, i) => `f${String(i).padStart(2, "0")}`);
+  for (const [i, name] of names.entries()) {
+    // One file bigger than what is held in memory: written as it comes, between the others.
+    const size = i === 20 ? 700_000 : 100 + i;
+    await Deno.writeFile(`${srv.root}/out/${name}`, new Uint8Array(size).fill(i + 1));
+    await Deno.utime(`${srv.root}/out/${name}`, new Date(), new Date(Date.UTC(2020, 0, 1 + i)));
+  }
+  const into = `${srv.dir}/into`;
+  await Deno.mkdir(into);
+  await Deno.writeTextFile(`${into}/f05`, "mine");
+  await using client = await srv.connect("alice");
+  const outcomes = await client.downloadFiles(
+    names.map((name) => ({
+      remote: `out/${name}`,
+      local: name === "f09" ? `${into}/missing/${name}` : `${into}/${name}`,
+    })),
+  );
+  assert.deepEqual(outcomes.map((o) => o.job.remote), names.map((n) => `out/${n}`));
+  for (const [i, o] of outcomes.entries()) {
+    if (i === 5) assert.match(String(o.error), /local file ".*f05" exists \(use --overwrite\)/);
+    else if (i === 9) assert.match(String(o.error), /cannot write ".*missing\/f09"/);
+    else assert.equal(o.error, undefined, `${o.job.remote}: ${o.error}`);
+  }
+  assert.equal(await Deno.readTextFile(`${into}/f05`), "mine");
+  const got = await listTree(into);
+  assert.deepEqual(got, names.filter((n) => n !== "f09"));
+  for (const [i, name] of names.entries()) {
+    if (i === 5 || i === 9) continue;
+    assert.deepEqual(
+      await Deno.readFile(`${into}/${name}`),
+      await Deno.readFile(`${srv.root}/out/${name}`),
+    );
+    assert.equal((await Deno.stat(`${into}/${name}`)).mtime?.getTime(), Date.UTC(2020, 0, 1 + i));
+  }
+  // The same connection goes on.
+  assert.equal((await client.list("out")).length, 40);
+});
+
+Deno.test("client downloadFiles cut off in the middle leaves only whole files and no temporary ones", async () => {
+  await using srv = await startServer();
+  await Deno.mkdir(`${srv.root}/out`);
+  const names = Array.from({ length: 300 }, (_, i) => `f${String(i).padStart(3, "0")}`);
+  const body = new Uint8Array(4096);
+  for (const name of names) {
+    crypto.getRandomValues(body);
+    await Deno.writeFile(`${srv.root}/out/${name}`, body);
+  }
+  const into = `${srv.dir}/into`;
+  await Deno.mkdir(into);
+  const client = await srv.connect("alice");
+  const stop = new AbortController();
+  let seen = 0;
+  const outcomes = await client.downloadFiles(
+    names.map((name) => ({ remote: `out/${name}`, local: `${into}/${name}` })),
+    {
+      signal: stop.signal,
+      onOutcome: () => {
+        if (++seen === 30) stop.abort();
+      },
+    },
+  );
+  client.close();
+  assert.ok(outcomes.some((o) => o.error !== undefined), "the files after the cut failed");
+  const got = await listTree(into);
+  assert.deepEqual(got.filter((n) => n.includes("fileshare-part")), []);
+  for (const name of got) {
+    assert.deepEqual(
+      await Deno.readFile(`${into}/${name}`),
+      await Deno.readFile(`${srv.root}/out/${name}`),
+    );
+  }
+  const ok = outcomes.filter((o) => o.error === undefined).map((o) =>
+    o.job.local.slice(into.length + 1)
+  );
+  assert.deepEqual(got, ok);
+});
+
+Deno.test("server runs pipelined downloads ahead in order, and a download after an upload of the same path sees the upload", async () => {
+  await using srv = await startServer();
+  const big = new Uint8Array(300_000).fill(9);
+  await Deno.writeFile(`${srv.root}/big.bin`, big);
+  await Deno.writeTextFile(`${srv.root}/a.txt`, "old");
+  await using conn = await rawSession(srv.port);
+  const body = new TextEncoder().encode("new content");
+  const sha = createHash("sha256").update(body).digest("hex");
+  // All sent before any answer is read.
+  await conn.send({ op: "upload", path: "a.txt", size: body.length, overwrite: true, eager: true });
+  await conn.writeAll(encodeData(body));
+  await conn.send({ op: "end", sha256: sha });
+  for (const path of ["a.txt", "missing.txt", "big.bin", "a.txt"]) {
+    await conn.send({ op: "download", path });
+  }
+  await conn.send({ op: "dir", path: "" });
+  assert.equal((await conn.expectMessage()).status, "ok");
+  // A body as text, or its length when it is the big file.
+  const read = async () => {
+    const head = await conn.expectMessage();
+    if (head.status !== "ok") return head.code;
+    const chunks: Uint8Array[] = [];
+    const sink = { write: (p: Uint8Array) => (chunks.push(p.slice()), Promise.resolve(p.length)) };
+    const body = await receiveBody(conn, head.size as number, sink);
+    if (body.bytes > 1000) return body.bytes;
+    return new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+  };
+  assert.equal(await read(), "new content");
+  assert.equal(await read(), "NOT_FOUND");
+  assert.equal(await read(), 300_000);
+  assert.equal(await read(), "new content");
+  const listing = await conn.expectMessage();
+  assert.deepEqual((listing.entries as { name: string }[]).map((e) => e.name), [
+    "a.txt",
+    "big.bin",
+  ]);
 });
