@@ -98,6 +98,88 @@ function localExists(what: string, local: string): FileshareError {
 }
 
 /**
+ * Writes a small download already verified in memory to `local`, as {@link DownloadTarget}
+ * would (a temporary file renamed, or hard-linked without `overwrite`, into place; a device
+ * or named pipe written in place), but with synchronous calls: for a few KiB, each
+ * asynchronous file operation costs more in thread hand-offs than the write itself.
+ */
+export function writeDownloaded(
+  remote: string,
+  local: string,
+  data: Uint8Array,
+  result: TransferResult,
+  options: FileTransferOptions,
+): void {
+  const what = `Cannot download "${remote}"`;
+  const cannot = (err: unknown) =>
+    new FileshareError("BAD_REQUEST", `${what}: ${cannotWrite(local, err)}`, { cause: err });
+  let existing: Deno.FileInfo | null = null;
+  try {
+    existing = Deno.statSync(local);
+  } catch {
+    // not there (or a dangling link): written below
+  }
+  if (existing?.isCharDevice || existing?.isFifo) {
+    let stream: Deno.FsFile;
+    try {
+      stream = Deno.openSync(local, { write: true });
+    } catch (err) {
+      throw cannot(err);
+    }
+    try {
+      for (let off = 0; off < data.length;) off += stream.writeSync(data.subarray(off));
+    } finally {
+      stream.close();
+    }
+    return;
+  }
+  if (existing !== null && !existing.isFile && !existing.isDirectory) {
+    throw new FileshareError("BAD_REQUEST", `${what}: "${local}" is not a regular file`);
+  }
+  const overwrite = options.overwrite ?? false;
+  if (!overwrite) {
+    let taken = existing !== null;
+    try {
+      taken ||= Deno.lstatSync(local) !== null;
+    } catch {
+      // free
+    }
+    if (taken) throw localExists(what, local);
+  }
+  const temp = tempNameFor(local);
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(temp, { write: true, createNew: true, mode: 0o644 });
+  } catch (err) {
+    throw cannot(err);
+  }
+  try {
+    try {
+      for (let off = 0; off < data.length;) off += file.writeSync(data.subarray(off));
+      if (options.times !== false && result.mtime !== undefined) {
+        file.utimeSync(new Date(), result.mtime);
+      }
+      if (options.fsync) file.syncSync();
+    } finally {
+      file.close();
+    }
+    if (overwrite) Deno.renameSync(temp, local);
+    else {
+      Deno.linkSync(temp, local);
+      Deno.removeSync(temp);
+    }
+  } catch (err) {
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // gone already
+    }
+    if (err instanceof Deno.errors.AlreadyExists) throw localExists(what, local);
+    throw err;
+  }
+}
+
+/**
  * Downloads through `download` to the local path `local`, via a temporary file in the same
  * folder renamed (or, without `overwrite`, hard-linked) into place after the transfer was
  * verified; never replaces a file unless `overwrite`, and leaves no temporary file behind.

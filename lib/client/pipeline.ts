@@ -15,11 +15,17 @@ import {
   parseReadyResponse,
   parseUploadResponse,
 } from "../protocol/responses.ts";
-import { type BodyResult, receiveBody, sendBody } from "../transfer.ts";
+import {
+  type BodyResult,
+  type ByteSink,
+  receiveBody,
+  sendBody,
+  sendWithSmallBody,
+} from "../transfer.ts";
 import type { Hash } from "node:crypto";
 import { answerOffer, downloadRequestFrom, receiveDownload } from "./_exchange.ts";
 import { withAdvice } from "./advice.ts";
-import { downloadToFile, partialFileFor } from "./download_file.ts";
+import { downloadToFile, partialFileFor, writeDownloaded } from "./download_file.ts";
 import type { FileTransferOptions, TransferResult } from "./options.ts";
 
 /** One file of {@link FileshareClient.uploadFiles}: a local file and where it goes. */
@@ -135,10 +141,18 @@ function isConnectionLost(err: unknown, conn: FrameConn): boolean {
   return err instanceof ConnectionError || conn.closed;
 }
 
-async function openLocal(job: UploadJob): Promise<{ file: Deno.FsFile; info: Deno.FileInfo }> {
-  const file = await Deno.open(job.local, { read: true });
+/**
+ * Opens a local file to upload, with synchronous calls (a few microseconds each, where an
+ * asynchronous one costs a thread hand-off); anything but a regular file is refused before it
+ * is opened (opening a named pipe would wait for a writer).
+ */
+function openLocal(job: UploadJob): { file: Deno.FsFile; info: Deno.FileInfo } {
+  if (!Deno.statSync(job.local).isFile) {
+    throw new FileshareError("BAD_REQUEST", `"${job.local}" is not a file`);
+  }
+  const file = Deno.openSync(job.local, { read: true });
   try {
-    const info = await file.stat();
+    const info = file.statSync();
     if (!info.isFile) throw new FileshareError("BAD_REQUEST", `"${job.local}" is not a file`);
     return { file, info };
   } catch (err) {
@@ -199,7 +213,7 @@ export async function pipelineUploads(
       }
       let opened;
       try {
-        opened = await openLocal(job);
+        opened = openLocal(job);
       } catch (err) {
         report({ job, error: err });
         continue;
@@ -221,19 +235,20 @@ export async function pipelineUploads(
           report({ job, error: lost });
           continue;
         }
+        let sent: BodyResult;
         try {
-          await conn.send(uploadRequest(job.remote, size, { ...request, eager: true }));
-        } catch (err) {
-          lost ??= err;
-          report({ job, error: err });
-          continue;
-        }
-        let sent: SentUpload["sent"];
-        try {
-          sent = await sendBody(conn, file, size, { onProgress, signal: options.signal });
+          // Request, body and trailer in one write; a file that cannot be read sends nothing.
+          // Read with one synchronous call: the file is small.
+          const head = uploadRequest(job.remote, size, { ...request, eager: true });
+          const source = { read: (p: Uint8Array) => Promise.resolve(file.readSync(p)) };
+          sent = await sendWithSmallBody(conn, head, source, size, {
+            onProgress,
+            signal: options.signal,
+          });
         } catch (err) {
           if (isConnectionLost(err, conn)) lost ??= err;
-          sent = { error: err };
+          report({ job, error: err });
+          continue;
         }
         inflight.push({ job, started, sent }, size);
         continue;
@@ -318,6 +333,18 @@ export async function pipelineDownloads(
     if (i > sent || lost !== null || options.signal?.aborted) {
       outcome.error = lost ?? new FileshareError("CANCELLED", "Transfer cancelled");
     } else {
+      if (!options.resume && !options.keepPartial) {
+        try {
+          outcome.result = await receiveOne(conn, job, options);
+        } catch (err) {
+          outcome.error = err;
+          if (isConnectionLost(err, conn)) lost = err;
+        }
+        await sendAhead(i + 1 + window);
+        outcomes.push(outcome);
+        options.onOutcome?.(outcome);
+        continue;
+      }
       // Not sent ahead (a partial to continue): its request goes when its turn comes.
       let requested = i < sent;
       let answered = false;
@@ -371,4 +398,76 @@ export async function pipelineDownloads(
     options.onOutcome?.(outcome);
   }
   return outcomes;
+}
+
+/** Bodies up to this size are read into memory and written to their file at once. */
+const HOLD_BYTES = 256 * 1024;
+
+/**
+ * Reads the answer to one download sent ahead (not a resume) and writes its file: a small
+ * body is read into memory and written whole with synchronous calls (see
+ * {@link writeDownloaded}), a larger one goes through {@link downloadToFile}. A file that
+ * cannot be written locally fails alone: its body is read and dropped.
+ */
+async function receiveOne(
+  conn: FrameConn,
+  job: DownloadJob,
+  options: BatchOptions,
+): Promise<TransferResult> {
+  const started = performance.now();
+  let last = 0;
+  const { size, mtime } = parseDownloadResponse(await conn.expectMessage());
+  const bodyOptions = {
+    signal: options.signal,
+    onProgress: (done: number) => {
+      options.onBytes?.(done - last);
+      last = done;
+    },
+  };
+  const finish = (body: BodyResult): TransferResult => {
+    const result: TransferResult = {
+      bytes: body.bytes,
+      sha256: body.sha256,
+      ms: performance.now() - started,
+    };
+    if (Number.isFinite(Date.parse(mtime))) result.mtime = new Date(mtime);
+    return result;
+  };
+  if (size <= HOLD_BYTES) {
+    options.onSize?.(size);
+    const held = new Uint8Array(size);
+    let off = 0;
+    const sink: ByteSink = {
+      write: (p) => {
+        held.set(p, off);
+        off += p.length;
+        return Promise.resolve(p.length);
+      },
+    };
+    const result = finish(await receiveBody(conn, size, sink, bodyOptions));
+    writeDownloaded(job.remote, job.local, held, result, options);
+    return result;
+  }
+  let answered = false;
+  try {
+    return await downloadToFile(
+      async (sink) => {
+        answered = true;
+        return finish(await receiveBody(conn, size, await sink(size, 0), bodyOptions));
+      },
+      job.remote,
+      job.local,
+      options,
+    );
+  } catch (err) {
+    if (!answered) {
+      // Refused locally: the body is read and dropped, so the stream stays in step.
+      try {
+        await receiveBody(conn, size, null);
+      } catch (drop) {
+        if (isConnectionLost(drop, conn)) throw drop;
+      }
+    }
+    throw err;
+  }
 }
