@@ -32,9 +32,20 @@ function clipFields(event: ActivityEvent): ActivityEvent {
   return out ?? event;
 }
 
+function concat(parts: Uint8Array[], bytes: number): Uint8Array {
+  const all = new Uint8Array(bytes);
+  let off = 0;
+  for (const p of parts) {
+    all.set(p, off);
+    off += p.length;
+  }
+  return all;
+}
+
 /**
- * Appends activity events as JSON lines. Each line goes out in one write on a file opened
- * for appending, and writes are queued, so lines never interleave. Long fields are clipped,
+ * Appends activity events as JSON lines. Whole lines go out on a file opened for appending,
+ * those queued while a write runs together in the next, and writes are queued, so lines never
+ * interleave. Long fields are clipped,
  * floods of failures before login are folded (see {@link FailureAggregator}), and the file
  * is rotated by size: NAME.1 is the newest rotated file, NAME.N the oldest.
  */
@@ -45,6 +56,8 @@ export class ActivityLog implements AsyncDisposable {
   #maxBytes: number;
   #keep: number;
   #queue: Promise<void> = Promise.resolve();
+  /** Lines not yet written; the write queued for them takes them all. */
+  #pending: Uint8Array[] = [];
   #failed = false;
   #aggregator: FailureAggregator;
 
@@ -78,21 +91,41 @@ export class ActivityLog implements AsyncDisposable {
 
   #append(event: ActivityEvent): void {
     const line = encoder.encode(JSON.stringify({ ts: new Date().toISOString(), ...event }) + "\n");
-    this.#queue = this.#queue.then(async () => {
-      try {
-        if (this.#file === null) return;
-        if (this.#maxBytes > 0 && this.#size > 0 && this.#size + line.length > this.#maxBytes) {
+    this.#pending.push(line);
+    // Lines that arrive while a write runs go out together in the next one (many requests
+    // answered at once log many lines at once).
+    if (this.#pending.length === 1) this.#queue = this.#queue.then(() => this.#writePending());
+  }
+
+  async #writePending(): Promise<void> {
+    const lines = this.#pending;
+    this.#pending = [];
+    try {
+      let run: Uint8Array[] = [];
+      let runBytes = 0;
+      const write = async () => {
+        if (run.length === 0 || this.#file === null) return;
+        await writeAll(this.#file, run.length === 1 ? run[0] : concat(run, runBytes));
+        this.#size += runBytes;
+        run = [];
+        runBytes = 0;
+      };
+      for (const line of lines) {
+        const size = this.#size + runBytes;
+        if (this.#maxBytes > 0 && size > 0 && size + line.length > this.#maxBytes) {
+          await write();
           await this.#rotate();
         }
-        await writeAll(this.#file, line);
-        this.#size += line.length;
-      } catch (err) {
-        if (!this.#failed) {
-          this.#failed = true;
-          console.error(`Cannot write the activity log: ${(err as Error).message}`);
-        }
+        run.push(line);
+        runBytes += line.length;
       }
-    });
+      await write();
+    } catch (err) {
+      if (!this.#failed) {
+        this.#failed = true;
+        console.error(`Cannot write the activity log: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** NAME.(N-1) → NAME.N, ..., NAME → NAME.1, then a new empty NAME. */
