@@ -438,6 +438,8 @@ async function overRelay(ctx: Ctx, direct: Map<string, number>): Promise<void> {
   for (const x of names) await Deno.writeFile(`${src}/${x}`, new Uint8Array(smallSize));
   const locals = names.map((x) => `${src}/${x}`);
   const rates = new Map<string, number>();
+  const downRates = new Map<string, number>();
+  const back = `${ctx.dir}/relay-back`;
   const dirMs = new Map<string, number>();
   const trips = new Map<string, number>();
   const flights = new Map<string, number>();
@@ -449,6 +451,11 @@ async function overRelay(ctx: Ctx, direct: Map<string, number>): Promise<void> {
     await expectSize(`${p.root}/relay/${names[n - 1]}`, smallSize);
     rates.set(p.name, n / (up.ms / 1000));
     ctx.log(`relay ${n} x ${fmtSize(smallSize)} upload ${p.name}: ${fmtS(up.ms)}`);
+    await emptyDir(back);
+    const down = await measure(p, [c.downloadMany(names, "relay", back)]);
+    await expectSize(`${back}/${names[n - 1]}`, smallSize);
+    downRates.set(p.name, n / (down.ms / 1000));
+    ctx.log(`relay ${n} x ${fmtSize(smallSize)} download ${p.name}: ${fmtS(down.ms)}`);
     const runs: number[] = [];
     for (let i = 0; i < Math.max(1, Math.min(3, ctx.scale.dirRuns)); i++) {
       relay.reset();
@@ -464,11 +471,19 @@ async function overRelay(ctx: Ctx, direct: Map<string, number>): Promise<void> {
     await Deno.remove(`${p.root}/relay`, { recursive: true });
   }
   await Deno.remove(src, { recursive: true });
+  await Deno.remove(back, { recursive: true }).catch(() => {});
   for (const p of ctx.peers) await Deno.remove(`${p.root}/list`, { recursive: true });
   const up = line(
     ctx,
     `${n} x ${fmtSize(smallSize)} upload via ${2 * delay} ms RTT relay, one command, files/s`,
     rates,
+    fmtN,
+    "higher",
+  );
+  const downLine = line(
+    ctx,
+    `${n} x ${fmtSize(smallSize)} download via ${2 * delay} ms RTT relay, one command, files/s`,
+    downRates,
     fmtN,
     "higher",
   );
@@ -484,13 +499,16 @@ async function overRelay(ctx: Ctx, direct: Map<string, number>): Promise<void> {
     delayMs: delay,
     files: n,
     filesPerSec: Object.fromEntries(rates),
+    downloadFilesPerSec: Object.fromEntries(downRates),
     dirMs: Object.fromEntries(dirMs),
     roundTrips: Object.fromEntries([...flights].map(([k, v]) => [k, v + 1])),
     clientFlights: Object.fromEntries(flights),
     extraRoundTripsFromTime: Object.fromEntries(trips),
   };
-  target(ctx, "relay, many files: within 2x of rsync", up.ratios.get("rsync"), 0.5);
-  target(ctx, "relay, many files: >= 3x sftp batch", up.ratios.get("sftp"), 3);
+  target(ctx, "relay, many files up: within 2x of rsync", up.ratios.get("rsync"), 0.5);
+  target(ctx, "relay, many files up: >= 3x sftp batch", up.ratios.get("sftp"), 3);
+  target(ctx, "relay, many files down: within 2x of rsync", downLine.ratios.get("rsync"), 0.5);
+  target(ctx, "relay, many files down: >= 3x sftp batch", downLine.ratios.get("sftp"), 3);
 }
 
 /** The result of a peer run as a table: one column per tool, fileshare's ratio beside each. */

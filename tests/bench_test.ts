@@ -313,6 +313,7 @@ Deno.test("deno task bench --peers --tiny measures fileshare and names the tools
     assert.ok(figures.small["fileshare --no-fsync"].upload > 0);
     assert.ok(figures.load.fileshare.mbps > 0);
     assert.ok(figures.relay.filesPerSec.fileshare > 0 && figures.relay.roundTrips.fileshare >= 1);
+    assert.ok(figures.relay.downloadFilesPerSec.fileshare > 0);
   } finally {
     await Deno.remove(json);
   }
