@@ -150,7 +150,14 @@ export async function handleUpload(
       const mtime = req.mtime === undefined ? undefined : new Date(req.mtime);
       write = await storeCall(
         what,
-        () => ctx.store.createWrite(path, { overwrite: req.overwrite, mtime, resume, ...owner }),
+        () =>
+          ctx.store.createWrite(path, {
+            overwrite: req.overwrite,
+            mtime,
+            resume,
+            ...owner,
+            ...(held !== undefined ? { small: true } : {}),
+          }),
       );
     } catch (err) {
       admission[Symbol.dispose]();

@@ -96,6 +96,12 @@ export interface WriteOptions {
    * write is continuing it: the writer then starts with {@link StoreWriter.offset} bytes.
    */
   resume?: boolean;
+  /**
+   * The whole body is at hand and small (a pipelined upload of at most 1 MiB): a backend may
+   * do this write's file work with synchronous calls, which cost less than a thread hand-off
+   * each for a few KiB.
+   */
+  small?: boolean;
 }
 
 /** Options of {@link Store.rename}. */
