@@ -366,14 +366,15 @@ export interface DownloadAhead {
 
 /**
  * DOWNLOAD ahead of its answer, for a session that runs requests ahead: opens the file now
- * and reads a small one whole, so that its answer is a ready write when its turn comes; a
- * larger file is kept open and streamed then. The same answer and body as
+ * and reads a small one whole (if `mayHold` its size), so that its answer is a ready write
+ * when its turn comes; a larger file is kept open and streamed then. The same answer and body as
  * {@link handleDownload} gives a download that is not a resume (without `offset`).
  */
 export async function openDownload(
   ctx: HandlerContext,
   req: DownloadRequest,
   log: LogFields,
+  mayHold: (bytes: number) => boolean = () => true,
 ): Promise<DownloadAhead> {
   log.path = req.path;
   log.bytes = 0;
@@ -389,7 +390,7 @@ export async function openDownload(
   const size = file.size;
   log.size = size;
   const head = downloadResponse(size, file.mtime);
-  if (size > DOWNLOAD_HOLD_BYTES) {
+  if (size > DOWNLOAD_HOLD_BYTES || !mayHold(size)) {
     const stream = async (conn: FrameConn) => {
       try {
         // A failing read becomes the abort trailer's code and message.

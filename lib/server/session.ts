@@ -255,19 +255,26 @@ export class Session {
         this.#idle = this.#awaitingRequest = false;
         if (msg === null || this.#closing) break;
         const req = parseRequest(msg);
-        const ahead = this.#user === undefined
+        const kind = this.#user === undefined
           ? null
-          : req.op === "upload" && this.#runsAhead(req)
-          ? () => this.#uploadAhead(req)
+          : req.op === "upload" && this.#fitsAhead(req)
+          ? "upload"
           : req.op === "download" && req.offset === undefined
-          ? () => this.#downloadAhead(req)
+          ? "download"
           : null;
-        if (ahead !== null) {
-          if (this.#aheadOp !== req.op && !(await this.#answers.drain())) break;
-          this.#aheadOp = req.op as "upload" | "download";
+        if (kind !== null) {
+          if (this.#aheadOp !== kind && !(await this.#answers.drain())) break;
+          this.#aheadOp = kind;
           await this.#recheckUser(this.#user!);
-          await ahead();
-          continue;
+          if (req.op === "download") {
+            await this.#downloadAhead(req);
+            continue;
+          }
+          // Past the server-wide budget of held bodies, the upload streams to its file below.
+          if (req.op === "upload" && this.#fitsAhead(req) && this.#takeHeld(req)) {
+            await this.#uploadAhead(req);
+            continue;
+          }
         }
         if (!(await this.#answers.drain())) break;
         if (req.op === "auth_start" || req.op === "auth_final") {
@@ -577,14 +584,17 @@ export class Session {
     if (home !== this.#home) this.#store = await this.#userRoot({ name, home });
   }
 
+  /** Whether an upload may run ahead of its answer: eager, with a body small enough to hold. */
+  #fitsAhead(req: UploadRequest): req is UploadRequest & { size: number } {
+    return req.eager && req.size !== null && this.#answers.fits(req.size);
+  }
+
   /**
-   * Whether an upload runs ahead of its answer: eager, with a body small enough to hold, and
-   * room for it in the server-wide budget of held bodies, which it then holds until its work
-   * is done (see {@link #uploadAhead}).
+   * Takes room for an upload's body in the server-wide budget of held bodies, which it then
+   * holds until its work is done (see {@link #uploadAhead}); false when there is none.
    */
-  #runsAhead(req: UploadRequest): req is UploadRequest & { size: number } {
-    return req.eager && req.size !== null && this.#answers.fits(req.size) &&
-      (this.#deps.held?.tryTake(req.size) ?? true);
+  #takeHeld(req: UploadRequest & { size: number }): boolean {
+    return this.#deps.held?.tryTake(req.size) ?? true;
   }
 
   /**
@@ -645,12 +655,24 @@ export class Session {
   async #downloadAhead(req: DownloadRequest): Promise<void> {
     await this.#answers.room(DOWNLOAD_HOLD_BYTES);
     const view = this.#view();
+    // A small file read whole counts against the server-wide budget of held bodies until its
+    // answer went out; past it, the file is streamed instead.
+    let taken = 0;
+    const mayHold = (bytes: number) => {
+      if (!(this.#deps.held?.tryTake(bytes) ?? true)) return false;
+      taken = bytes;
+      return true;
+    };
+    const release = () => {
+      this.#deps.held?.give(taken);
+      taken = 0;
+    };
     const work = (async (): Promise<QueuedAnswer> => {
       let opened: DownloadAhead | null = null;
       const done = await this.#execute(req, () => Promise.resolve(), {
         view,
         run: async (ctx, log) => {
-          opened = await openDownload(ctx, req, log);
+          opened = await openDownload(ctx, req, log, mayHold);
         },
       });
       const file = opened as DownloadAhead | null;
@@ -673,6 +695,7 @@ export class Session {
         after: (error) => {
           if (error !== undefined) this.#failed(done, error);
           void file?.close().catch(() => {});
+          release();
           this.#writeLog(done);
         },
       };
