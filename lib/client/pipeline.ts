@@ -333,7 +333,10 @@ export async function pipelineDownloads(
     if (i > sent || lost !== null || options.signal?.aborted) {
       outcome.error = lost ?? new FileshareError("CANCELLED", "Transfer cancelled");
     } else {
-      if (!options.resume && !options.keepPartial) {
+      // Not a resume: the answer is read here; a small body (held in memory, so a cut-off
+      // one leaves nothing worth resuming) is written at once, a larger one through
+      // downloadToFile, which keeps a cut-off part when asked.
+      if (!options.resume) {
         try {
           outcome.result = await receiveOne(conn, job, options);
         } catch (err) {
