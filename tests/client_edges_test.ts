@@ -82,7 +82,7 @@ Deno.test("FileshareClient.connect() logs in with a password typed after the ser
   assert.equal(asked, 1);
 });
 
-Deno.test("FrameConn.readHeader() takes a TLS client that exits after its command as a clean disconnect", async () => {
+Deno.test("server logs a one-shot client run, its certificate probe included, without an error", async () => {
   // A one-shot client process ends without a TLS close_notify; the server logged every such
   // run as an error (CANCELLED "Connection closed by peer") and the report counted them.
   await using srv = await startServer();
@@ -105,6 +105,9 @@ Deno.test("FrameConn.readHeader() takes a TLS client that exits after its comman
     if (!own.includes("disconnect")) await new Promise((r) => setTimeout(r, 50));
   }
   assert.deepEqual(own, ["connect", "auth_ok", "dir", "disconnect"]);
+  // Nor is the certificate-only probe that comes first (trust by fingerprint) an error.
+  const errors = (await srv.logLines()).filter((l) => l.event === "error");
+  assert.deepEqual(errors, []);
 });
 
 Deno.test("client names an HTTP server at the address instead of a protocol error", async () => {
@@ -306,6 +309,32 @@ Deno.test("client upload into a missing remote folder names the folder and the s
   } finally {
     await Deno.remove(home, { recursive: true });
   }
+});
+
+Deno.test("client rename says whether the source or the target's folder is missing", async () => {
+  // Seen: `rename reports archive/reports` with no archive/ said only "not found", which
+  // reads as if reports were missing.
+  await using srv = await startServer();
+  await Deno.writeTextFile(`${srv.root}/notes.txt`, "notes");
+  const client = (...args: string[]) =>
+    runTool("client", ["--server", `127.0.0.1:${srv.port}`, "--user", "alice", ...args], {
+      cwd: ROOT,
+      env: { FILESHARE_PASSWORD: USERS.alice.password },
+    });
+  let r = await client("rename", "notes.txt", "archive/2026/notes.txt");
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    'Cannot rename "notes.txt" to "archive/2026/notes.txt": remote folder "archive" not found ' +
+      "(create it with mkdir)\n",
+  );
+  r = await client("rename", "missing.txt", "notes2.txt");
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    'Cannot rename "missing.txt" to "notes2.txt": remote "missing.txt" not found\n',
+  );
+  assert.deepEqual(await listTree(srv.root), ["notes.txt"]);
 });
 
 Deno.test("server names the flag and the cause when --root, --host or --log cannot be used", async () => {

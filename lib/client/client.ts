@@ -596,6 +596,35 @@ export class FileshareClient implements AsyncDisposable {
   }
 
   /**
+   * What is missing on the way to `path`'s folder (`remote folder "a/b" not found (create it
+   * with mkdir)`, or a file where a folder should be); null when its folder exists.
+   */
+  async #missingFolder(path: string): Promise<string | null> {
+    const parts = path.split("/");
+    // The deepest existing folder tells what is missing below it.
+    for (let depth = parts.length - 2; depth >= 0; depth--) {
+      const folder = parts.slice(0, depth).join("/");
+      const entries = await this.#list(folder).catch(() => null);
+      if (entries === null) continue;
+      const name = parts[depth];
+      const at = parts.slice(0, depth + 1).join("/");
+      const entry = entries.find((e) => e.name === name);
+      if (entry?.type === "dir") return null;
+      return entry?.type === "file"
+        ? `remote "${at}" is a file, not a folder`
+        : `remote folder "${at}" not found (create it with mkdir)`;
+    }
+    return null;
+  }
+
+  /** Whether `path` names an existing remote file or folder. */
+  async #exists(path: string): Promise<boolean> {
+    const i = path.lastIndexOf("/");
+    const entries = await this.#list(i < 0 ? "" : path.slice(0, i)).catch(() => null);
+    return entries?.some((e) => e.name === path.slice(i + 1)) ?? false;
+  }
+
+  /**
    * Words an upload's NOT_FOUND, which can only be about the remote folder: says which folder
    * is missing (or is a file), so it does not read as if the local file were.
    */
@@ -603,22 +632,26 @@ export class FileshareClient implements AsyncDisposable {
     if (!(err instanceof FileshareError) || err.code !== "NOT_FOUND" || this.#conn.closed) {
       return err;
     }
-    const parts = remote.split("/");
-    // The deepest existing folder tells what is missing below it.
-    for (let depth = parts.length - 2; depth >= 0; depth--) {
-      const folder = parts.slice(0, depth).join("/");
-      const entries = await this.#list(folder).catch(() => null);
-      if (entries === null) continue;
-      const name = parts[depth];
-      const path = parts.slice(0, depth + 1).join("/");
-      const entry = entries.find((e) => e.name === name);
-      if (entry?.type === "dir") return err; // there after all: say what the server said
-      const what = entry?.type === "file"
-        ? `remote "${path}" is a file, not a folder`
-        : `remote folder "${path}" not found (create it with mkdir)`;
-      return new FileshareError("NOT_FOUND", `Cannot upload "${remote}": ${what}`, { cause: err });
+    const what = await this.#missingFolder(remote);
+    if (what === null) return err; // there after all: say what the server said
+    return new FileshareError("NOT_FOUND", `Cannot upload "${remote}": ${what}`, { cause: err });
+  }
+
+  /**
+   * Words a rename's NOT_FOUND, which may be about the source or about the target's folder:
+   * says which, so "archive/" missing does not read as if the file to move were.
+   */
+  async #renameNotFound(from: string, to: string, err: unknown): Promise<unknown> {
+    if (!(err instanceof FileshareError) || err.code !== "NOT_FOUND" || this.#conn.closed) {
+      return err;
     }
-    return err;
+    const head = `Cannot rename "${from}" to "${to}"`;
+    if (!(await this.#exists(from))) {
+      return new FileshareError("NOT_FOUND", `${head}: remote "${from}" not found`, { cause: err });
+    }
+    const what = await this.#missingFolder(to);
+    if (what === null) return err;
+    return new FileshareError("NOT_FOUND", `${head}: ${what}`, { cause: err });
   }
 
   /** Deletes a remote file. */
@@ -693,9 +726,13 @@ export class FileshareClient implements AsyncDisposable {
    * ```
    */
   async rename(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<void> {
-    await this.#serial(() => {
+    await this.#serial(async () => {
       this.#requireV2("Rename");
-      return this.#simple(renameRequest(from, to, options.overwrite ?? false));
+      try {
+        await this.#simple(renameRequest(from, to, options.overwrite ?? false));
+      } catch (err) {
+        throw await this.#renameNotFound(from, to, err);
+      }
     }).catch((err) => {
       throw withAdvice("rename", err);
     });

@@ -247,7 +247,9 @@ export class Session {
     this.#conn.setDeadline(loginMs, loginDeadlineReason(loginMs));
     try {
       this.#refuseIfBanned();
-      await this.#handshake();
+      // A peer that leaves before its hello (the client's certificate-only TLS probe, a port
+      // check) is no error: it ends with connect and disconnect.
+      if (!(await this.#handshake())) this.#closing = true;
       while (!this.#closing && this.#answers.open) {
         this.#idle = this.#answers.size === 0;
         this.#awaitingRequest = true;
@@ -346,8 +348,11 @@ export class Session {
     }
   }
 
-  async #handshake(): Promise<void> {
-    const hello = parseHello(await this.#conn.expectMessage());
+  /** Answers the hello; false when the peer closed before sending one. */
+  async #handshake(): Promise<boolean> {
+    const first = await this.#conn.readMessage();
+    if (first === null) return false;
+    const hello = parseHello(first);
     if (hello.protocol !== PROTOCOL_NAME) {
       throw new ProtocolError(`Unknown protocol "${hello.protocol}" (this is a fileshare server)`);
     }
@@ -364,6 +369,7 @@ export class Session {
     }
     this.#run = hello.run;
     await this.#conn.send(helloResponse(version, this.#deps.serverName));
+    return true;
   }
 
   /** Runs one SCRAM step; false when the connection must close. */
