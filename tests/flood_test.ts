@@ -29,6 +29,19 @@ async function idleFlood(port: number, n: number, localAddress: string): Promise
 }
 
 /**
+ * Waits (up to 20 s) until the server's descriptors above `baseline` stay at most `bound` for
+ * one second; returns either way (the caller asserts on the count).
+ */
+async function settled(pid: number, baseline: number, bound: number): Promise<void> {
+  let since: number | null = null;
+  await waitFor(() => {
+    if (openFds(pid) - baseline > bound) since = null;
+    else since ??= Date.now();
+    return since !== null && Date.now() - since >= 1000;
+  }, 20_000).catch(() => {});
+}
+
+/**
  * Repeats `step` every 400 ms for up to 12 s; true when it failed because the server closed
  * the connection, false when it never did.
  */
@@ -71,9 +84,11 @@ Deno.test({
     try {
       await t.step("4,100 idle sockets from one address", async () => {
         flood.push(...await idleFlood(target.port, 4100, "127.0.0.2"));
-        // Evictions trail the accept loop; on a loaded machine that takes seconds (seen: 278
-        // held 300 ms after the flood under a load average of 11, 256 a moment later).
-        await waitFor(() => openFds(target.pid) - baseline <= 256 + 8, 20_000).catch(() => {});
+        // The server goes on accepting the flood from the listen backlog (and from retried
+        // SYNs) for a while after the flooder's connects resolved, each accepted socket held
+        // until it is evicted: counted in that window, a loaded machine showed 278 and 287.
+        // What must hold is the settled state, the bound kept for a whole second.
+        await settled(target.pid, baseline, 256 + 8);
         const held = openFds(target.pid) - baseline;
         console.log(`4100 idle sockets from 127.0.0.2: server holds ${held} of them`);
         await using c = await target.connect();
@@ -84,7 +99,7 @@ Deno.test({
         for (const a of ["127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"]) {
           flood.push(...await idleFlood(target.port, 300, a));
         }
-        await waitFor(() => openFds(target.pid) - baseline <= 256 + 8, 20_000).catch(() => {});
+        await settled(target.pid, baseline, 256 + 8);
         await using c = await target.connect();
         assert.deepEqual(await c.list(""), []);
         const held = openFds(target.pid) - baseline;
