@@ -113,6 +113,44 @@ Deno.test("handleUpload() admits concurrent uploads against one quota only while
   await noTemps(srv.root);
 });
 
+Deno.test("handleUpload() counts an upload that commits while another is being admitted", async () => {
+  // The second admission measures the root (before the first file is there) and only then
+  // reads the ledger (after the first upload gave its reservation back): counted by neither,
+  // both 600 000 bytes were admitted under a 1 000 000 quota (seen once in a loaded run).
+  let calls = 0;
+  const gate = Promise.withResolvers<void>();
+  const slowUsage = (store: LocalStore): Store =>
+    new Proxy(store, {
+      get(target, key) {
+        if (key === "usage") {
+          return async (path: Parameters<Store["usage"]>[0]) => {
+            const used = await target.usage(path);
+            if (path.text === "" && ++calls === 2) await gate.promise;
+            return used;
+          };
+        }
+        const v = Reflect.get(target, key, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+  await using srv = await startServer({ wrapStore: slowUsage });
+  await setUser(srv, "alice", { quota: 1_000_000 });
+  await using a = await srv.connect("alice");
+  await using b = await srv.connect("alice");
+  const first = put(a, "a.bin", 600_000);
+  // The first admission has measured (call 1) before the second starts measuring (call 2).
+  while (calls < 1) await new Promise((r) => setTimeout(r, 5));
+  const second = put(b, "b.bin", 600_000).then(() => "ok", (err) => (err as FileshareError).code);
+  while (calls < 2) await new Promise((r) => setTimeout(r, 5));
+  await first;
+  // The first upload's answer is out; its reservation goes right after it.
+  await new Promise((r) => setTimeout(r, 200));
+  gate.resolve();
+  assert.equal(await second, "LIMIT", "600 000 + 600 000 do not fit in 1 000 000");
+  assert.equal((await a.df()).used, 600_000);
+  await noTemps(srv.root);
+});
+
 /** The real store, claiming to be shared by several servers (so commits are checked again). */
 function sharedView(store: LocalStore): Store {
   const real: Store = store;
@@ -215,7 +253,20 @@ Deno.test({
       using _b = ledger.reserve("k", 5);
       assert.equal(ledger.inflight("k"), 15);
     }
+    // Given back in a turn of its own: after every turn before it.
+    await ledger.serial("k", () => Promise.resolve());
     assert.equal(ledger.inflight("k"), 0);
+    {
+      const measuring = Promise.withResolvers<void>();
+      const turn = ledger.serial("k", () => measuring.promise);
+      ledger.reserve("k", 3)[Symbol.dispose]();
+      await new Promise((r) => setTimeout(r, 10));
+      assert.equal(ledger.inflight("k"), 3, "kept while a turn measures");
+      measuring.resolve();
+      await turn;
+      await ledger.serial("k", () => Promise.resolve());
+      assert.equal(ledger.inflight("k"), 0);
+    }
     await assert.rejects(ledger.serial("k", () => Promise.reject(new Error("boom"))), /boom/);
     assert.equal(
       await ledger.serial("k", () => Promise.resolve(7)),

@@ -49,7 +49,11 @@ export class UploadLedger {
     return this.#inflight.get(key) ?? 0;
   }
 
-  /** Reserves `bytes` under `key` until the returned handle is disposed. */
+  /**
+   * Reserves `bytes` under `key` until the returned handle is disposed. The reservation is
+   * given back in a turn of its own (see {@link serial}): an admission measuring the root
+   * meanwhile may not see the file that replaces it, so it must still see the reservation.
+   */
   reserve(key: string, bytes: number): Disposable {
     this.#inflight.set(key, this.inflight(key) + bytes);
     let held = true;
@@ -57,9 +61,12 @@ export class UploadLedger {
       [Symbol.dispose]: () => {
         if (!held) return;
         held = false;
-        const left = this.inflight(key) - bytes;
-        if (left > 0) this.#inflight.set(key, left);
-        else this.#inflight.delete(key);
+        void this.serial(key, () => {
+          const left = this.inflight(key) - bytes;
+          if (left > 0) this.#inflight.set(key, left);
+          else this.#inflight.delete(key);
+          return Promise.resolve();
+        });
       },
     };
   }
