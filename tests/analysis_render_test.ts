@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { analyze } from "../lib/report/analyze.ts";
 import { renderHtml } from "../lib/report/html/render_html.ts";
 import { renderText } from "../lib/report/render_text.ts";
+import { num } from "../lib/report/format.ts";
 import { niceScale } from "../lib/report/html/svg.ts";
 import type { Report } from "../lib/report/report.ts";
 import { chromium } from "./_chromium.ts";
@@ -198,4 +199,44 @@ Deno.test("renderText() shows small rates in kB/s, failures per bucket and one a
     const sums = rows.map((l) => l.trim().split(/ +/)).map((c) => [Number(c[4]), Number(c[5])]);
     assert.deepEqual(sums.reduce((a, b) => [a[0] + b[0], a[1] + b[1]], [0, 0]), [3, 1]);
   });
+});
+
+Deno.test("num() writes small values in two significant digits, never in exponent form", () => {
+  // The text report's throughput column printed 1e-7 for a minute that moved 6 bytes.
+  assert.equal(num(1e-7), "0.0000001");
+  assert.equal(num(1.234e-7), "0.00000012");
+  assert.equal(num(0.0012), "0.0012");
+  assert.equal(num(0.5), "0.50");
+  for (let e = -1; e >= -25; e--) assert.doesNotMatch(num(3 * 10 ** e), /e/, `3e${e}`);
+});
+
+Deno.test("renderText() shows a trickle of a throughput bucket as <0.01 MB/s", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fileshare-trickle-" });
+  try {
+    const line = (ts: string, bytes: number) =>
+      JSON.stringify({
+        ts,
+        event: "upload",
+        ok: true,
+        conn: 1,
+        remote: "127.0.0.1:5000",
+        user: "alice",
+        path: "a.txt",
+        size: bytes,
+        bytes,
+        overwrite: false,
+        ms: 2,
+      });
+    await Deno.writeTextFile(
+      `${dir}/t.jsonl`,
+      [line("2026-11-24T10:00:00.000Z", 6), line("2026-11-24T10:30:00.000Z", 6_000_000)]
+        .join("\n") + "\n",
+    );
+    const text = renderText(await analyze([`${dir}/t.jsonl`]));
+    const rows = text.split("\n").filter((l) => /^ {2}11-24 \d\d:\d\d /.test(l));
+    assert.match(rows[0], /^ {2}11-24 10:00 +<0\.01 +1$/, rows.join("\n"));
+    assert.doesNotMatch(text, /\de-\d/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

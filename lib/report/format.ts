@@ -34,8 +34,13 @@ export function counted(n: number, one: string, many = `${one}s`): string {
 export function num(n: number | null, digits = 1): string {
   if (n === null || !Number.isFinite(n)) return "n/a";
   if (Math.abs(n) >= 1000) return int(n);
-  // Two significant digits below 0.01, so a small value never shows as 0.00.
-  if (n !== 0 && Math.abs(n) < 0.01) return `${+n.toPrecision(2)}`;
+  // Two significant digits below 0.01, so a small value never shows as 0.00, and never in
+  // exponent form (JavaScript writes 1e-7 for anything below 1e-6).
+  if (n !== 0 && Math.abs(n) < 0.01) {
+    if (Math.abs(n) < 1e-19) return n > 0 ? "~0" : "-~0";
+    const decimals = 1 - Math.floor(Math.log10(Math.abs(n)));
+    return n.toFixed(decimals).replace(/(\.\d*?[1-9])0+$/, "$1");
+  }
   if (Math.abs(n) >= 100) return n.toFixed(0);
   return n.toFixed(n !== 0 && Math.abs(n) < 1 ? Math.max(digits, 2) : digits);
 }

@@ -226,12 +226,17 @@ function throughputLines(r: Report): string[] {
     const bar = peak > 0 ? "#".repeat(Math.round((b.mbps / peak) * width)) : "";
     const counts = failures ? `${int(b.failed).padStart(8)}${int(b.cancelled).padStart(11)}` : "";
     out.push(
-      `  ${time(b.start).slice(5, 16)} ${num(b.mbps).padStart(8)} ${
+      `  ${time(b.start).slice(5, 16)} ${mbpsCell(b.mbps).padStart(8)} ${
         int(b.uploads + b.downloads).padStart(11)
       }${counts}  ${bar}`.trimEnd(),
     );
   }
   return out;
+}
+
+/** A throughput bucket's MB/s in its 8-character column: `<0.01` for a trickle. */
+function mbpsCell(mbps: number): string {
+  return mbps > 0 && mbps < 0.01 ? "<0.01" : num(mbps);
 }
 
 function benchLines(r: Report): string[] {
