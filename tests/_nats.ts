@@ -16,12 +16,29 @@ export function natsServerPath(): string | null {
   return null;
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/**
+ * A free port below the kernel's ephemeral range (32768 and up on Linux). A port the kernel
+ * handed out for port 0 and that was given back can be taken again by any outgoing socket of
+ * a test running meanwhile before nats-server binds it (seen: "can't listen to the monitor
+ * port: bind: address already in use"); ports below the range are only ever bound on purpose.
+ */
+function freePort(taken: Set<number>): number {
+  for (let tries = 0; tries < 1000; tries++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (taken.has(port)) continue;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      taken.add(port);
+      return port;
+    } catch {
+      // in use: another
+    }
+  }
+  throw new Error("No free port found for a NATS node");
 }
+
+/** How often a cluster start is retried on fresh ports when a node cannot bind its own. */
+const START_ATTEMPTS = 3;
 
 interface Node {
   name: string;
@@ -45,18 +62,32 @@ export class NatsCluster {
     this.#bin = bin;
   }
 
-  /** Starts `size` nodes (1 for a single server) and waits until JetStream is ready. */
+  /**
+   * Starts `size` nodes (1 for a single server) and waits until JetStream is ready; on a port
+   * another process took meanwhile, starts again on fresh ports.
+   */
   static async start(size = 3): Promise<NatsCluster> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await NatsCluster.#start(size);
+      } catch (err) {
+        if (attempt >= START_ATTEMPTS || !String(err).includes("address already in use")) throw err;
+      }
+    }
+  }
+
+  static async #start(size: number): Promise<NatsCluster> {
     const bin = natsServerPath();
     if (bin === null) throw new Error("nats-server is not installed (apt-get install nats-server)");
     const dir = await Deno.makeTempDir({ prefix: "fileshare-nats-" });
     const nodes: Node[] = [];
+    const taken = new Set<number>();
     for (let i = 0; i < size; i++) {
       nodes.push({
         name: `n${i + 1}`,
-        port: freePort(),
-        http: freePort(),
-        clusterPort: freePort(),
+        port: freePort(taken),
+        http: freePort(taken),
+        clusterPort: freePort(taken),
         dir: `${dir}/n${i + 1}`,
         config: `${dir}/n${i + 1}.conf`,
         child: null,
@@ -125,12 +156,15 @@ ${cluster}
   async restart(i: number): Promise<void> {
     const n = this.#nodes[i];
     if (n.child !== null) return;
-    n.child = new Deno.Command(this.#bin, {
+    const child = new Deno.Command(this.#bin, {
       args: ["-c", n.config, "-l", `${n.dir}.log`],
       stdin: "null",
       stdout: "null",
       stderr: "null",
     }).spawn();
+    n.child = child;
+    let exited = false;
+    child.status.then(() => (exited = true));
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
@@ -141,7 +175,9 @@ ${cluster}
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) {
+      // A node that could not start (a port taken, a bad config) has exited: no use waiting.
+      if (exited || Date.now() > deadline) {
+        if (exited && n.child === child) n.child = null;
         const log = await Deno.readTextFile(`${n.dir}.log`).catch(() => "");
         throw new Error(`NATS node ${n.name} did not become healthy:\n${log.slice(-2000)}`);
       }
