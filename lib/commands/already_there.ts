@@ -66,3 +66,29 @@ export function alreadyThereNotice(count: number): string {
   return `skipped ${count} ${count === 1 ? "file" : "files"} already there ` +
     "(same size and modification time)";
 }
+
+/** One file of a batch: its local path and its remote path. */
+interface StampedJob {
+  local: string;
+  remote: string;
+}
+
+/**
+ * The jobs whose files are not already there whole on the other side (the quick check of
+ * `remote` against the local file), and the bytes and count of those left out. `remote` holds
+ * the stamps of the remote files.
+ */
+export async function notAlreadyThere<J extends StampedJob>(
+  jobs: readonly J[],
+  remote: ReadonlyMap<string, FileStamp>,
+): Promise<{ left: J[]; skipped: number; skippedBytes: number }> {
+  const left: J[] = [];
+  let skippedBytes = 0;
+  for (const job of jobs) {
+    const there = remote.get(job.remote);
+    const local = there === undefined ? null : await localStamp(job.local);
+    if (there === undefined || local === null || !sameStamp(local, there)) left.push(job);
+    else skippedBytes += local.size;
+  }
+  return { left, skipped: jobs.length - left.length, skippedBytes };
+}

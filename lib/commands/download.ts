@@ -15,9 +15,8 @@ import { runBatch } from "./batch_run.ts";
 import {
   alreadyThereNotice,
   type FileStamp,
-  localStamp,
+  notAlreadyThere,
   remoteStamps,
-  sameStamp,
 } from "./already_there.ts";
 import { transferJson, transferSummary } from "./transfer_summary.ts";
 
@@ -195,17 +194,12 @@ async function downloadMany(
     // Files that arrived whole in the interrupted run are not fetched again (nor refused).
     const unlisted = jobs.filter((j) => !listed.has(j.remote)).map((j) => j.remote);
     for (const [path, stamp] of await remoteStamps(client, unlisted)) listed.set(path, stamp);
-    const left: DownloadJob[] = [];
-    for (const job of jobs) {
-      const remote = listed.get(job.remote);
-      const local = remote === undefined ? null : await localStamp(job.local);
-      if (remote === undefined || local === null || !sameStamp(local, remote)) left.push(job);
-      else total -= local.size;
-    }
-    if (left.length < jobs.length) {
-      skipped += jobs.length - left.length;
-      ctx.notice(alreadyThereNotice(jobs.length - left.length));
-      jobs.splice(0, jobs.length, ...left);
+    const there = await notAlreadyThere(jobs, listed);
+    if (there.skipped > 0) {
+      total -= there.skippedBytes;
+      skipped += there.skipped;
+      ctx.notice(alreadyThereNotice(there.skipped));
+      jobs.splice(0, jobs.length, ...there.left);
     }
   }
   const started = performance.now();

@@ -11,7 +11,7 @@ import { hasWildcard, matchNames, splitPattern } from "./glob.ts";
 import { walkLocal } from "./local_tree.ts";
 import { remoteJoin } from "./remote_path.ts";
 import { runBatch } from "./batch_run.ts";
-import { alreadyThereNotice, localStamp, remoteStamps, sameStamp } from "./already_there.ts";
+import { alreadyThereNotice, notAlreadyThere, remoteStamps } from "./already_there.ts";
 import { transferJson, transferSummary } from "./transfer_summary.ts";
 
 /**
@@ -229,18 +229,13 @@ async function uploadMany(
   const options = transferOptions(ctx, call);
   if (options.resume && !options.overwrite) {
     // Files that arrived whole in the interrupted run are not sent again (nor refused).
-    const there = await remoteStamps(client, jobs.map((j) => j.remote));
-    const left: UploadJob[] = [];
-    for (const job of jobs) {
-      const remote = there.get(job.remote);
-      const local = remote === undefined ? null : await localStamp(job.local);
-      if (remote === undefined || local === null || !sameStamp(local, remote)) left.push(job);
-      else total -= local.size;
-    }
-    if (left.length < jobs.length) {
-      skipped += jobs.length - left.length;
-      ctx.notice(alreadyThereNotice(jobs.length - left.length));
-      jobs.splice(0, jobs.length, ...left);
+    const stamps = await remoteStamps(client, jobs.map((j) => j.remote));
+    const there = await notAlreadyThere(jobs, stamps);
+    if (there.skipped > 0) {
+      total -= there.skippedBytes;
+      skipped += there.skipped;
+      ctx.notice(alreadyThereNotice(there.skipped));
+      jobs.splice(0, jobs.length, ...there.left);
     }
   }
   const started = performance.now();
